@@ -1,0 +1,14 @@
+"""A from-scratch NumPy neural network: layers, activations, losses, optimizers, training.
+
+Nothing here knows about pruning except that a parameter may carry a 0/1 mask.
+"""
+from .gradcheck import check_model_gradients, numerical_gradient, relative_error
+from .io import load_model, save_model
+from .network import MLP
+from .optim import SGD, Adam, Momentum, Optimizer, make_optimizer
+from .training import train
+
+__all__ = [
+    "MLP", "train", "Optimizer", "SGD", "Momentum", "Adam", "make_optimizer",
+    "numerical_gradient", "relative_error", "check_model_gradients", "save_model", "load_model",
+]

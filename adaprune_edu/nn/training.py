@@ -1,0 +1,139 @@
+"""The mini-batch training loop.
+
+One epoch: shuffle the training set (seeded by the model), cut it into batches, and for
+each batch run forward + backward, take an optimizer step, then re-apply the pruning
+masks to the weights *and* to the optimizer state. That last line is what makes a
+pruned weight stay exactly zero; without it, momentum would bring it back.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._checks import check_features, check_int, check_labels
+from .losses import LOSSES
+from .optim import make_optimizer
+
+
+def _progress_bar(epochs: int, enabled: bool):
+    """An epoch iterator with a tqdm bar (tqdm.auto: notebook or terminal) when enabled."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc="training", unit="epoch", leave=False)
+
+
+def _evaluate(model, X: np.ndarray, y: np.ndarray):
+    """Mean loss and accuracy on checked arrays: one forward pass, no backward."""
+    Z = model.forward(X)
+    predicted = (Z[:, 0] > 0) if Z.shape[1] == 1 else Z.argmax(axis=1)
+    loss, _ = LOSSES[model.loss_name](Z, y)
+    return loss, float(np.mean(predicted == y))
+
+
+def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_rate=None,
+          validation_data=None, shuffle=True, penalty=None, callbacks=None, progress=True):
+    """Train ``model`` in place.
+
+    Parameters
+    ----------
+    model : MLP
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,) with class labels in [0, n_classes)
+    epochs : int >= 0
+    batch_size : int >= 1
+    optimizer : "sgd", "momentum", "adam" or an ``Optimizer`` (its state carries over
+        between calls, so fine-tuning can continue where training stopped)
+    learning_rate : float, optional; overrides the optimizer's default
+    validation_data : (X_val, y_val), optional; evaluated after every epoch
+    shuffle : bool; reshuffle every epoch with the model's seeded generator
+    penalty : callable, optional
+        ``penalty(params) -> (value, grads)`` added to the loss, e.g. an L1 or group-lasso
+        regulariser; ``grads`` mirrors ``params`` (entries may be ``None``).
+    callbacks : list of callables, optional
+        ``callback(model, epoch, logs)`` after every epoch. A callback may change masks
+        (gradual pruning); they are re-applied, optimizer state included, right after.
+    progress : bool; show a progress bar
+
+    Returns
+    -------
+    history : dict of lists, also stored as ``model.history_``
+    """
+    X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
+    y = check_labels("y", y, X.shape[0], model.n_classes)
+    epochs = check_int("epochs", epochs, minimum=0)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    opt = make_optimizer(optimizer, learning_rate)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a pair (X_val, y_val)")
+        X_val = check_features("validation_data[0]", validation_data[0], model.n_features).astype(model.dtype, copy=False)
+        y_val = check_labels("validation_data[1]", validation_data[1], X_val.shape[0], model.n_classes)
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty={penalty!r} must be callable: penalty(params) -> (value, grads)")
+    callbacks = list(callbacks or [])
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"callbacks must be callables callback(model, epoch, logs), got {cb!r}")
+
+    # "loss" and "train_accuracy" are running means over the epoch's batches (as Keras
+    # reports them): the weights change during the epoch, so they lag the end-of-epoch model.
+    history = {"loss": [], "train_accuracy": [], "epoch_time": []}
+    if validation_data is not None:
+        history.update(val_loss=[], val_accuracy=[])
+    model.optimizer_ = opt
+    model.apply_masks()
+    opt.apply_masks(model.masks)
+    n = X.shape[0]
+    bar = _progress_bar(epochs, progress)
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        if shuffle:
+            order = model.rng.permutation(n)
+            Xs, ys = X[order], y[order]
+        else:
+            Xs, ys = X, y
+        total_loss, correct = 0.0, 0
+        for lo in range(0, n, batch_size):
+            Xb, yb = Xs[lo:lo + batch_size], ys[lo:lo + batch_size]
+            loss, grads, n_right = model._loss_and_grads(Xb, yb, count_correct=True)
+            correct += n_right
+            if penalty is not None:
+                extra, extra_grads = penalty(model.params)
+                loss += extra
+                for layer_grads, layer_extra in zip(grads, extra_grads):
+                    for key, g in (layer_extra or {}).items():
+                        if g is not None:
+                            layer_grads[key] += g
+                for layer_grads, layer_masks in zip(grads, model.masks):
+                    for key, mask in layer_masks.items():
+                        if mask is not None:
+                            layer_grads[key] *= mask
+            opt.step(model.params, grads)
+            model.apply_masks()
+            opt.apply_masks(model.masks)
+            total_loss += loss * Xb.shape[0]
+        elapsed = time.perf_counter() - start
+        train_loss = total_loss / n
+        history["loss"].append(train_loss)
+        history["epoch_time"].append(elapsed)
+        history["train_accuracy"].append(correct / n)
+        logs = {"loss": train_loss, "train_accuracy": history["train_accuracy"][-1]}
+        if validation_data is not None:
+            val_loss, val_acc = _evaluate(model, X_val, y_val)
+            history["val_loss"].append(val_loss)
+            history["val_accuracy"].append(val_acc)
+            logs.update(val_loss=val_loss, val_accuracy=val_acc)
+        for cb in callbacks:
+            cb(model, epoch, logs)
+            model.apply_masks()
+            opt.apply_masks(model.masks)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({k: round(v, 4) for k, v in logs.items()})
+    if bar is not None:
+        bar.close()
+    model.history_ = history
+    return history
