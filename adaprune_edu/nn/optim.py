@@ -90,7 +90,7 @@ class Adam(Optimizer):
         super().__init__(learning_rate)
         self.beta1 = check_float("beta1", beta1, minimum=0.0, maximum=1.0)
         self.beta2 = check_float("beta2", beta2, minimum=0.0, maximum=1.0)
-        self.eps = check_float("eps", eps, minimum=0.0, strict_min=True)
+        self.eps = check_float("eps", eps, minimum=0.0)
         self.t = 0
 
     def reset(self):
