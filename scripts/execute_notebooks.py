@@ -1,0 +1,94 @@
+"""Execute notebooks in place so their stored outputs are fresh and reproducible.
+
+Usage::
+
+    .venv/bin/python scripts/execute_notebooks.py                      # every notebooks/*.ipynb
+    .venv/bin/python scripts/execute_notebooks.py notebooks/03_criteria.ipynb
+
+Each notebook runs top to bottom in a fresh kernel started in the notebook's own folder
+(as nbval does), with ``PYTHONHASHSEED=0`` so nothing depends on hash order. A cell marked
+``# NBVAL_RAISES_EXCEPTION`` may raise; any other error stops the run and the notebook on
+disk is left untouched. Timing metadata is not recorded, so re-running an unchanged notebook
+rewrites the same file (images aside).
+
+After a successful run the notebook's metadata gets ``adaprune_edu.code_sha256``: a hash of
+its code cells' sources. ``tests/test_notebooks_fresh.py`` recomputes it, so a code cell
+edited without re-executing the notebook is caught without re-running anything; nbval then
+checks that a re-execution reproduces the stored outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
+
+
+def code_sha256(nb) -> str:
+    """Hash of the code cells' sources, in order (markdown edits do not change outputs)."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode("utf-8"))
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def allows_error(cell) -> bool:
+    """True if the cell is marked to raise (comment line or the nbval cell tag)."""
+    lines = [line.strip() for line in cell.source.splitlines()]
+    tags = cell.get("metadata", {}).get("tags", [])
+    return RAISES_MARKER in lines or "raises-exception" in tags
+
+
+def execute(path: Path, timeout: int = 300) -> float:
+    """Run ``path`` in place; returns the wall-clock seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and allows_error(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if "raises-exception" not in tags:  # lets nbclient continue past this cell only
+                tags.append("raises-exception")
+    os.environ["PYTHONHASHSEED"] = "0"  # inherited by the kernel
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for output in cell.outputs:
+                if output.output_type == "error" and not allows_error(cell):
+                    raise RuntimeError(f"{path.name}: unexpected error in a cell: {output.ename}")
+    nb.metadata.setdefault("adaprune_edu", {})["code_sha256"] = code_sha256(nb)
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to execute (default: every notebooks/*.ipynb)")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"no such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    for path in paths:
+        seconds = execute(path.resolve(), timeout=args.timeout)
+        print(f"{path.name}: executed in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
