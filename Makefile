@@ -13,16 +13,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/adaprune-edu demo
 
+# One pytest run: the unit tests, then every course notebook and solution notebook
+# through nbval (exercises/ are checked by the grading tests instead).
+NBVAL := --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
 
 lab: $(STAMP)
 	$(BIN)/adaprune-edu lab
