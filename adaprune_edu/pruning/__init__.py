@@ -1,0 +1,46 @@
+"""Pruning: amount rules, masks, criteria, regularisers, schedules, model-level pruning.
+
+Read in this order:
+
+- :mod:`.amount` -- what ``amount`` means (PyTorch's rule);
+- :mod:`.masks` -- ``torch.nn.utils.prune``'s functions on NumPy arrays (scores -> mask);
+- :mod:`.criteria` -- importance scores: magnitude, gradient, Taylor, activation, APoZ, random;
+- :mod:`.regularizers` -- L1 and group-lasso penalties that drive weights / neurons to zero;
+- :mod:`.schedules` -- one-shot, iterative and gradual (AGP) sparsity targets per step;
+- :mod:`.model` -- pruning a whole MLP: granularity, scope, absolute targets.
+"""
+from .amount import compute_count, fraction_of_remaining
+from .criteria import accumulated_gradient, apoz, magnitude, mean_activation, neuron_norms, random_scores, taylor
+from .masks import (
+    custom_from_mask,
+    global_unstructured,
+    identity,
+    l1_unstructured,
+    ln_structured,
+    prune_lowest,
+    random_structured,
+    random_unstructured,
+    slice_norms,
+)
+from .model import (
+    CRITERIA,
+    GRANULARITIES,
+    global_sparsity,
+    layer_sparsities,
+    neuron_masks,
+    neuron_scores,
+    neuron_sparsity,
+    prune_model,
+    prune_to_sparsity,
+    set_neuron_mask,
+    weight_scores,
+)
+
+__all__ = [
+    "compute_count", "fraction_of_remaining",
+    "identity", "random_unstructured", "l1_unstructured", "random_structured", "ln_structured",
+    "global_unstructured", "custom_from_mask", "prune_lowest", "slice_norms",
+    "magnitude", "neuron_norms", "accumulated_gradient", "taylor", "mean_activation", "apoz", "random_scores",
+    "CRITERIA", "GRANULARITIES", "prune_model", "prune_to_sparsity", "layer_sparsities", "global_sparsity",
+    "neuron_masks", "neuron_sparsity", "set_neuron_mask", "weight_scores", "neuron_scores",
+]

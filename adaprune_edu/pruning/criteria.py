@@ -1,0 +1,183 @@
+"""Importance scores: which weights or neurons matter least?
+
+Every criterion is a small function that returns scores (higher = more important);
+the functions in :mod:`.masks` and :mod:`.model` turn scores into masks.
+
+Weight-level scores (one array per layer, shaped like ``W``):
+
+- :func:`magnitude` -- ``|w|`` (Han et al. 2015). Cheap, data-free, a strong baseline.
+- :func:`accumulated_gradient` -- ``|dL/dw|`` averaged over several batches.
+- :func:`taylor` -- ``|w * dL/dw|`` averaged over several batches: the first-order
+  Taylor estimate of how much the loss changes when ``w`` is set to zero
+  (Molchanov et al. 2017, "Pruning Convolutional Neural Networks for Resource Efficient
+  Inference"; Molchanov et al. 2019, "Importance Estimation for Neural Network Pruning").
+
+Why raw ``|dL/dw|`` at one step is a weak criterion: a trained network sits near a
+minimum, where the gradient of *every* weight, important or not, is close to zero; what
+is left is mini-batch noise, which changes sign and size from one batch to the next. A
+large weight with a tiny gradient would be pruned although removing it changes the loss a
+lot. Averaging ``|g|`` over batches removes some noise; multiplying by ``w`` (Taylor)
+measures the effect of *removing* the weight rather than of nudging it, which is why
+Molchanov et al. use ``w * g`` (or its square), accumulated over many batches.
+
+Neuron-level scores (one array per hidden layer, shape (hidden_l,)):
+
+- :func:`neuron_norms` -- L``n`` norm of a neuron's incoming weights (Li et al. 2017 for filters).
+- :func:`mean_activation` -- mean ``|a|`` over a batch: a neuron that rarely fires
+  contributes little downstream.
+- :func:`apoz` -- Average Percentage of Zeros after ReLU (Hu et al. 2016, "Network
+  Trimming"); a *high* APoZ means an unimportant neuron, so as a score use ``1 - apoz``.
+
+And :func:`random_scores`, the baseline every honest comparison needs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_features, check_int, check_labels
+from .masks import _check_weight, _rng, slice_norms
+
+__all__ = ["magnitude", "neuron_norms", "accumulated_gradient", "taylor", "mean_activation", "apoz",
+           "random_scores"]
+
+
+def magnitude(W) -> np.ndarray:
+    """Absolute values ``|W|``, same shape as ``W``."""
+    return np.abs(_check_weight(W))
+
+
+def neuron_norms(W, n=2) -> np.ndarray:
+    """L``n`` norm of each output neuron's incoming weights.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_in, n_out)
+    n : float > 0, inf, -inf or "fro"
+
+    Returns
+    -------
+    norms : ndarray of shape (n_out,), float64
+
+    Examples
+    --------
+    >>> neuron_norms(np.array([[3.0, 0.0], [4.0, 1.0]]))
+    array([5., 1.])
+    """
+    W = _check_weight(W)
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D (n_in, n_out), got shape {W.shape}")
+    return slice_norms(W, n, dim=1)
+
+
+def _batches(model, X, y, batch_size, n_batches):
+    """Checked ``(X_batch, y_batch)`` pairs in order (no shuffling: the scores are deterministic)."""
+    X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
+    y = check_labels("y", y, X.shape[0], model.n_classes)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    total = -(-X.shape[0] // batch_size)
+    if n_batches is not None:
+        n_batches = check_int("n_batches", n_batches, minimum=1)
+        total = min(total, n_batches)
+    for i in range(total):
+        yield X[i * batch_size:(i + 1) * batch_size], y[i * batch_size:(i + 1) * batch_size]
+
+
+def accumulated_gradient(model, X, y, batch_size=64, n_batches=None) -> list:
+    """Mean over mini-batches of ``|dL/dW|``, one array per layer.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    batch_size : int >= 1
+    n_batches : int >= 1, optional
+        Use only the first ``n_batches`` batches (default: all of ``X``).
+
+    Returns
+    -------
+    scores : list of ndarrays, ``scores[l]`` of shape (n_in_l, n_out_l); zero where masked.
+    """
+    sums, count = None, 0
+    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
+        _, grads = model.loss(Xb, yb)
+        abs_grads = [np.abs(g["W"]).astype(np.float64) for g in grads]
+        sums = abs_grads if sums is None else [s + a for s, a in zip(sums, abs_grads)]
+        count += 1
+    return [s / count for s in sums]
+
+
+def taylor(model, X, y, batch_size=64, n_batches=None) -> list:
+    """First-order Taylor importance ``|w * dL/dw|``, averaged over mini-batches, per layer.
+
+    ``w * g`` estimates the change in loss when ``w`` is set to zero (a first-order
+    expansion of ``L(w - w)`` around ``w``). The absolute value is taken per batch, before
+    averaging, so that batches whose gradients point in opposite directions do not cancel.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    batch_size : int >= 1
+    n_batches : int >= 1, optional
+
+    Returns
+    -------
+    scores : list of ndarrays, ``scores[l]`` of shape (n_in_l, n_out_l); zero where masked.
+    """
+    sums, count = None, 0
+    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
+        _, grads = model.loss(Xb, yb)
+        products = [np.abs(p["W"].astype(np.float64) * g["W"]) for p, g in zip(model.params, grads)]
+        sums = products if sums is None else [s + a for s, a in zip(sums, products)]
+        count += 1
+    return [s / count for s in sums]
+
+
+def _hidden(model, X, batch_size: int = 1024):
+    """Hidden activations per hidden layer over all of ``X`` (computed in chunks)."""
+    X = check_features("X", X, model.n_features)
+    chunks = [model.forward(X[i:i + batch_size], return_hidden=True)[1] for i in range(0, X.shape[0], batch_size)]
+    return [np.concatenate([c[layer] for c in chunks]) for layer in range(model.n_layers - 1)]
+
+
+def mean_activation(model, X) -> list:
+    """Mean ``|activation|`` of every hidden neuron over the samples of ``X``.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    scores : list of ndarrays, ``scores[l]`` of shape (hidden_l,), float64
+    """
+    return [np.abs(A).astype(np.float64).mean(axis=0) for A in _hidden(model, X)]
+
+
+def apoz(model, X) -> list:
+    """Average Percentage of Zeros: the fraction of samples on which each ReLU neuron outputs 0.
+
+    Hu et al. (2016) prune neurons with a *high* APoZ: they are silent on most inputs.
+    Use ``1 - apoz`` as an importance score. Defined for ReLU networks only.
+
+    Parameters
+    ----------
+    model : MLP with ``activation="relu"``
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    apoz : list of ndarrays, ``apoz[l]`` of shape (hidden_l,), values in [0, 1]
+    """
+    if model.activation != "relu":
+        raise ValueError(f"APoZ counts exact zeros after ReLU; this model uses activation={model.activation!r}. "
+                         "Allowed: a model with activation='relu' (or use mean_activation)")
+    return [(A == 0).mean(axis=0) for A in _hidden(model, X)]
+
+
+def random_scores(shape, seed=0) -> np.ndarray:
+    """Uniform random scores in [0, 1) of ``shape``, from ``numpy.random.default_rng(seed)``."""
+    return _rng(seed).random(shape)
