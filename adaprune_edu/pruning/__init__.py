@@ -35,6 +35,8 @@ from .model import (
     set_neuron_mask,
     weight_scores,
 )
+from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
+from .schedules import Iterative, OneShot, Polynomial
 
 __all__ = [
     "compute_count", "fraction_of_remaining",
@@ -43,4 +45,6 @@ __all__ = [
     "magnitude", "neuron_norms", "accumulated_gradient", "taylor", "mean_activation", "apoz", "random_scores",
     "CRITERIA", "GRANULARITIES", "prune_model", "prune_to_sparsity", "layer_sparsities", "global_sparsity",
     "neuron_masks", "neuron_sparsity", "set_neuron_mask", "weight_scores", "neuron_scores",
+    "L1Penalty", "GroupLassoPenalty", "zeroed_weights", "zeroed_neurons", "prune_small",
+    "OneShot", "Iterative", "Polynomial",
 ]
