@@ -85,7 +85,7 @@ def _check_mask(mask, shape, dtype, name: str = "mask") -> np.ndarray:
     if mask.shape != tuple(shape):
         raise ValueError(f"{name} has shape {mask.shape}; it must match the weight's shape {tuple(shape)}")
     if not np.all((mask == 0) | (mask == 1)):
-        bad = mask[(mask != 0) & (mask != 1)].ravel()[0]
+        bad = mask[(mask != 0) & (mask != 1)].ravel()[0].item()
         raise ValueError(f"{name} must hold only 0 and 1 (or booleans); found {bad!r}")
     return mask.astype(dtype, copy=True)
 
