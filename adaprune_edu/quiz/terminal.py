@@ -1,0 +1,98 @@
+"""``adaprune-edu quiz``: drill the interview deck in the terminal.
+
+For each card: the question is shown; press Enter to reveal the answer, then ``k`` if you
+knew it (the card moves up a Leitner box) or ``a`` to see it again soon (back to box 1);
+``q`` quits. Progress is saved after every card, so quitting or Ctrl-C loses nothing.
+Answers are read line by line from standard input, so the drill also works piped:
+``printf '\\nk\\n\\na\\n' | adaprune-edu quiz --n 2``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .deck import load_deck
+from .leitner import LeitnerState
+from .progress import DEFAULT_PROGRESS_PATH, load_progress, save_progress
+from .session import LANGUAGES, DrillSession, answer_text, question_text
+
+HELP_LINE = "[Enter] reveal   k = known   a = again   q = quit"
+
+
+def build_parser(topics) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adaprune-edu quiz", description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=LANGUAGES, default="both", help="language of questions and short answers")
+    parser.add_argument("--n", type=int, default=10, help="cards in this session (default 10)")
+    parser.add_argument("--topic", choices=sorted(topics), default=None, help="only cards of this topic")
+    parser.add_argument("--seed", type=int, default=None, help="order of equally due cards (default: session number)")
+    parser.add_argument("--progress-file", default=str(DEFAULT_PROGRESS_PATH),
+                        help="JSON file with your Leitner boxes (default %(default)s)")
+    parser.add_argument("--reset", action="store_true", help="forget all progress and start from box 1")
+    return parser
+
+
+def _read(stdin, stdout, prompt: str):
+    """One answer line, lower-cased and stripped; ``None`` at end of input."""
+    stdout.write(prompt)
+    stdout.flush()
+    line = stdin.readline()
+    if line == "":
+        stdout.write("\n")
+        return None
+    return line.strip().lower()
+
+
+def drill(session: DrillSession, lang: str, save, stdin, stdout) -> None:
+    """Ask every card of ``session``; ``save()`` is called after each mark."""
+    total = len(session.queue)
+    while not session.done:
+        card = session.current
+        stdout.write(f"\n[{session.position + 1}/{total}] {card.topic} ({card.source}), "
+                     f"box {session.state.box(card.id)}\n{question_text(card, lang)}\n")
+        answer = _read(stdin, stdout, "[Enter] reveal > ")
+        while answer not in (None, "", "k", "a", "q"):
+            stdout.write(f"Unknown key {answer!r}. {HELP_LINE}\n")
+            answer = _read(stdin, stdout, "> ")
+        if answer == "":
+            session.reveal()
+            stdout.write(answer_text(card, lang) + "\n")
+            answer = _read(stdin, stdout, "k = known, a = again, q = quit > ")
+            while answer not in (None, "k", "a", "q"):
+                stdout.write(f"Unknown key {answer!r}. Type k, a or q.\n")
+                answer = _read(stdin, stdout, "> ")
+        if answer in (None, "q"):
+            return
+        box = session.mark("known" if answer == "k" else "again")
+        save()
+        stdout.write(f"-> box {box}\n")
+
+
+def main(argv=None, stdin=None, stdout=None) -> int:
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    deck = load_deck()
+    args = build_parser(deck.topics).parse_args(argv)
+    if args.n < 1:
+        print(f"adaprune-edu quiz: --n {args.n} must be at least 1", file=sys.stderr)
+        return 2
+    if args.seed is not None and args.seed < 0:
+        print(f"adaprune-edu quiz: --seed {args.seed} must be >= 0", file=sys.stderr)
+        return 2
+    if args.reset:
+        state = LeitnerState()
+        stdout.write(f"Progress reset ({args.progress_file}).\n")
+    else:
+        state, message = load_progress(args.progress_file)
+        if message:
+            stdout.write(message + "\n")
+    path = save_progress(state, args.progress_file)
+    session = DrillSession(deck, state, n=args.n, topic=args.topic, seed=args.seed)
+    stdout.write(f"{deck.title}: {len(session.queue)} cards. {HELP_LINE}\n")
+    try:
+        drill(session, args.lang, lambda: save_progress(state, path), stdin, stdout)
+    except KeyboardInterrupt:
+        stdout.write("\nInterrupted.\n")
+    session.finish()
+    save_progress(state, path)
+    stdout.write(f"\n{session.summary()}\nProgress saved to {path}.\n")
+    return 0
