@@ -179,6 +179,8 @@ class Polynomial:
         if step >= self.end_step:
             return self.final
         done = (step - self.begin_step) // self.frequency  # pruning steps taken since t0
+        if done == 0:
+            return self.initial
         progress = done / self.n_steps
         return self.final + (self.initial - self.final) * (1.0 - progress) ** self.power
 
