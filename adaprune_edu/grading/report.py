@@ -1,0 +1,111 @@
+"""Writing grades: ``grades.csv``, its JSON twin, and one feedback file per submission.
+
+Every file is written atomically (a temporary file in the same directory, then
+``os.replace``), so a crash or a kill leaves either the old file or the new one, never half
+of one. The CSV has one row per submission and question:
+
+``submission, assignment, question, points, max_points, status``
+
+``status`` is ``passed`` / ``failed`` / ``timeout`` / ``syntax_error`` / ``kernel_died`` /
+``manual`` (a written answer, ``points`` left empty for the instructor) for graded questions,
+or, for a submission that could not be run at all, the reason on every row: ``missing``,
+``empty``, ``invalid_notebook``, ``unknown_assignment``, ``wrong_assignment``,
+``grader_error``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+CSV_COLUMNS = ("submission", "assignment", "question", "points", "max_points", "status")
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a partial one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _number(value):
+    """Points as the shortest exact text: 2.0 -> 2, 1.5 -> 1.5, None -> empty."""
+    if value is None:
+        return ""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def csv_rows(results) -> list:
+    """One dict per (submission, question); a submission without questions gets one row."""
+    rows = []
+    for result in results:
+        if not result["questions"]:
+            rows.append({"submission": result["submission"], "assignment": result["assignment"] or "",
+                         "question": "", "points": 0, "max_points": "", "status": result["status"]})
+        for question in result["questions"]:
+            rows.append({"submission": result["submission"], "assignment": result["assignment"] or "",
+                         "question": question["question"], "points": _number(question["points"]),
+                         "max_points": _number(question["max_points"]), "status": question["status"]})
+    return rows
+
+
+def grades_csv(results) -> str:
+    """The text of ``grades.csv``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(results))
+    return buffer.getvalue()
+
+
+def feedback_name(submission: str) -> str:
+    """A file name for a submission's feedback: its path with separators and odd characters replaced."""
+    stem = submission[:-6] if submission.endswith(".ipynb") else submission
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem.replace("/", "__").replace("\\", "__")).strip("._") + ".md"
+
+
+def feedback_text(result) -> str:
+    """Markdown feedback for one submission: score, then every question with its message."""
+    lines = [f"# Feedback: {result['submission']}", ""]
+    lines.append(f"- assignment: {result['assignment'] or 'unknown'}")
+    lines.append(f"- status: {result['status']}" + (f" ({result['message']})" if result.get("message") else ""))
+    if result["questions"]:
+        lines.append(f"- autograded score: {_number(result['score'])} / {_number(result['max_score'])}")
+    lines.append("")
+    for question in result["questions"]:
+        earned = "needs manual grading" if question["status"] == "manual" else \
+            f"{_number(question['points'])} / {_number(question['max_points'])}"
+        lines.append(f"## {question['question']}: {question['status']} ({earned})")
+        if question.get("message"):
+            lines += ["", "```", question["message"], "```"]
+        lines.append("")
+    if result.get("notes"):
+        lines.append("## Notes from the grader")
+        lines += [f"- {note}" for note in result["notes"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(out_dir, results) -> None:
+    """(Re)write ``grades.csv``, ``grades.json`` and ``feedback/*.md`` for ``results``."""
+    out_dir = Path(out_dir)
+    for result in results:
+        atomic_write_text(out_dir / "feedback" / feedback_name(result["submission"]), feedback_text(result))
+    public = [{key: value for key, value in result.items() if not key.startswith("_")} for result in results]
+    atomic_write_text(out_dir / "grades.json", json.dumps({"columns": list(CSV_COLUMNS), "submissions": public},
+                                                          indent=1, sort_keys=True) + "\n")
+    atomic_write_text(out_dir / "grades.csv", grades_csv(results))
