@@ -158,30 +158,36 @@ class MLP:
         Z, _ = dense_forward(A, self.params[-1]["W"], self.params[-1]["b"])
         return (Z, hidden) if return_hidden else Z
 
-    def _loss_and_grads(self, X: np.ndarray, y: np.ndarray, count_correct: bool = False):
+    def _loss_and_grads(self, X: np.ndarray, y: np.ndarray, count_correct: bool = False, workspace=None):
         """Forward and backward on checked arrays of the model's dtype; grads are masked.
 
         With ``count_correct=True`` also returns how many samples the forward pass got right
-        (the training loop's running accuracy, at no extra forward pass).
+        (the training loop's running accuracy, at no extra forward pass). With a
+        :class:`~adaprune_edu.nn.workspace.Workspace` for ``X.shape[0]`` samples, every
+        intermediate array and the returned grads live in its buffers (same numbers, no
+        allocation); the grads are then overwritten by the next call with that workspace.
         """
         act_forward, act_backward = ACTIVATIONS[self.activation]
+        ws = workspace
         caches = []
         A = X
-        for layer in self.params[:-1]:
-            Z, cache = dense_forward(A, layer["W"], layer["b"])
+        for i, layer in enumerate(self.params[:-1]):
+            Z, cache = dense_forward(A, layer["W"], layer["b"], out=None if ws is None else ws.Z[i])
             A, act_cache = act_forward(Z, inplace=True)
             caches.append((cache, act_cache))
-        Z, last_cache = dense_forward(A, self.params[-1]["W"], self.params[-1]["b"])
+        Z, last_cache = dense_forward(A, self.params[-1]["W"], self.params[-1]["b"],
+                                      out=None if ws is None else ws.Z[-1])
         if count_correct:
             predicted = (Z[:, 0] > 0) if Z.shape[1] == 1 else Z.argmax(axis=1)
             correct = int(np.count_nonzero(predicted == y))
-        loss, dZ = LOSSES[self.loss_name](Z, y)
+        loss, dZ = LOSSES[self.loss_name](Z, y, inplace=True)  # Z is ours: reuse it for dZ
 
         grads = [None] * self.n_layers
         cache = last_cache
         for i in range(self.n_layers - 1, -1, -1):
-            dA, dW, db = dense_backward(dZ, cache, need_dX=i > 0)
-            grads[i] = {"W": dW, "b": db}
+            out = None if ws is None else (ws.dA[i], ws.grads[i]["W"], ws.grads[i]["b"])
+            dA, dW, db = dense_backward(dZ, cache, need_dX=i > 0, out=out)
+            grads[i] = {"W": dW, "b": db} if ws is None else ws.grads[i]
             if i > 0:
                 cache, act_cache = caches[i - 1]
                 dZ = act_backward(dA, act_cache, inplace=True)

@@ -23,16 +23,26 @@ class Optimizer:
         self.state: list[dict] = []
 
     def _buffers(self, params):
-        """Lazily create zeroed state buffers matching ``params``."""
-        if len(self.state) != len(params) or any(
-            self.state[i][n][k].shape != params[i][k].shape
-            for i in range(len(params)) for n in self.state_names for k in params[i]
-        ):
+        """Lazily create zeroed state buffers matching ``params`` (again if the shapes change)."""
+        if not self._fits(params):
             self.state = [
                 {name: {k: np.zeros_like(v) for k, v in layer.items()} for name in self.state_names}
                 for layer in params
             ]
         return self.state
+
+    def _fits(self, params) -> bool:
+        """Whether ``self.state`` has a buffer of the right shape for every parameter."""
+        if len(self.state) != len(params):
+            return False
+        for layer, layer_state in zip(params, self.state):
+            for buffers in layer_state.values():
+                if buffers.keys() != layer.keys():
+                    return False
+                for key, value in layer.items():
+                    if buffers[key].shape != value.shape:
+                        return False
+        return True
 
     def step(self, params, grads) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -48,6 +58,17 @@ class Optimizer:
     def reset(self) -> None:
         """Forget all state (e.g. before fine-tuning a freshly pruned model)."""
         self.state = []
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        """A reusable work array of ``like``'s shape and dtype (holds no state between steps)."""
+        scratch = getattr(self, "_scratch_arrays", None)
+        if scratch is None:
+            scratch = self._scratch_arrays = {}
+        key = (like.shape, like.dtype)
+        array = scratch.get(key)
+        if array is None:
+            array = scratch[key] = np.empty_like(like)
+        return array
 
 
 class SGD(Optimizer):
@@ -72,12 +93,14 @@ class Momentum(Optimizer):
 
     def step(self, params, grads):
         state = self._buffers(params)
+        mu, lr = self.momentum, self.learning_rate
         for layer, layer_grads, layer_state in zip(params, grads, state):
             for key, g in layer_grads.items():
                 v = layer_state["velocity"][key]
-                v *= self.momentum
+                v *= mu
                 v += g
-                layer[key] -= self.learning_rate * v
+                w = layer[key]
+                w -= np.multiply(v, lr, out=self._scratch(w))  # w -= lr * v, without a new array
 
 
 class Adam(Optimizer):

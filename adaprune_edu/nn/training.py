@@ -14,6 +14,7 @@ import numpy as np
 from .._checks import check_features, check_int, check_labels
 from .losses import LOSSES
 from .optim import make_optimizer
+from .workspace import Workspace, param_layout
 
 
 def _progress_bar(epochs: int, enabled: bool):
@@ -69,7 +70,8 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        X_val = check_features("validation_data[0]", validation_data[0], model.n_features).astype(model.dtype, copy=False)
+        X_val = check_features("validation_data[0]", validation_data[0], model.n_features)
+        X_val = X_val.astype(model.dtype, copy=False)
         y_val = check_labels("validation_data[1]", validation_data[1], X_val.shape[0], model.n_classes)
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty={penalty!r} must be callable: penalty(params) -> (value, grads)")
@@ -88,17 +90,25 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
     opt.apply_masks(model.masks)
     n = X.shape[0]
     bar = _progress_bar(epochs, progress)
+    workspaces, layout = {}, None  # batch size -> preallocated buffers (see workspace.py)
     for epoch in range(epochs):
         start = time.perf_counter()
-        if shuffle:
-            order = model.rng.permutation(n)
-            Xs, ys = X[order], y[order]
-        else:
-            Xs, ys = X, y
+        if param_layout(model.params) != layout:  # first epoch, or a callback changed the shapes
+            workspaces, layout = {}, param_layout(model.params)
+        order = model.rng.permutation(n) if shuffle else None
         total_loss, correct = 0.0, 0
         for lo in range(0, n, batch_size):
-            Xb, yb = Xs[lo:lo + batch_size], ys[lo:lo + batch_size]
-            loss, grads, n_right = model._loss_and_grads(Xb, yb, count_correct=True)
+            size = min(batch_size, n - lo)
+            ws = workspaces.get(size)
+            if ws is None:
+                ws = workspaces[size] = Workspace(model.params, size)
+            if shuffle:  # gather this batch's rows of the shuffled order into the buffers
+                rows = order[lo:lo + size]  # a permutation: always in range, "clip" never clips
+                Xb = np.take(X, rows, axis=0, out=ws.X, mode="clip")
+                yb = np.take(y, rows, out=ws.y, mode="clip")
+            else:
+                Xb, yb = X[lo:lo + size], y[lo:lo + size]
+            loss, grads, n_right = model._loss_and_grads(Xb, yb, count_correct=True, workspace=ws)
             correct += n_right
             if penalty is not None:
                 extra, extra_grads = penalty(model.params)
@@ -114,7 +124,7 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
             opt.step(model.params, grads)
             model.apply_masks()
             opt.apply_masks(model.masks)
-            total_loss += loss * Xb.shape[0]
+            total_loss += loss * size
         elapsed = time.perf_counter() - start
         train_loss = total_loss / n
         history["loss"].append(train_loss)
