@@ -1,6 +1,8 @@
 """Model-level pruning: granularity, scope, criteria, absolute targets, masks that hold in training."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adaprune_edu.nn import MLP
 from adaprune_edu.pruning import (
@@ -305,3 +307,53 @@ def test_magnitude_beats_random_on_digits(digits):
     neurons_mag = prune_model(model.copy(), 0.6, granularity="structured", scope="layer")
     neurons_rand = prune_model(model.copy(), 0.6, criterion="random", granularity="structured", scope="layer")
     assert neurons_mag.score(digits.X_val, digits.y_val) > neurons_rand.score(digits.X_val, digits.y_val)
+
+
+# ---------------------------------------------------------------------- own scores, failures, properties
+def test_own_scores_replace_the_criterion(model):
+    weights_scores = [np.arange(p["W"].size, dtype=float).reshape(p["W"].shape) for p in model.params]
+    prune_model(model, None, scope=[3, 0, 0], scores=weights_scores)
+    assert model.masks[0]["W"].ravel()[:3].tolist() == [0, 0, 0]
+    assert model.masks[0]["W"].ravel()[3:].all()
+    structured = MLP(SIZES, seed=0)
+    prune_model(structured, 2, granularity="structured", scope="layer", scores=[-np.arange(10.0), np.arange(8.0)])
+    assert np.flatnonzero(~neuron_masks(structured)[0]).tolist() == [8, 9]
+    assert np.flatnonzero(~neuron_masks(structured)[1]).tolist() == [0, 1]
+
+
+def test_own_scores_errors(model):
+    with pytest.raises(ValueError, match=r"one array per hidden layer.* \(2 arrays\); got a list of 1"):
+        prune_model(model, 1, granularity="structured", scores=[np.ones(10)])
+    with pytest.raises(ValueError, match=r"scores\[1\] has shape \(7,\); it must match the layer's shape \(8,\)"):
+        prune_model(model, 1, granularity="structured", scores=[np.ones(10), np.ones(7)])
+    with pytest.raises(ValueError, match=r"scores\[0\] contains NaN"):
+        prune_model(model, 1, scores=[np.full((6, 10), np.nan), np.ones((10, 8)), np.ones((8, 3))])
+    with pytest.raises(ValueError, match="scores cannot be used with granularity='hybrid'"):
+        prune_model(model, 0.5, granularity="hybrid", scores=[])
+
+
+def test_failed_hybrid_leaves_the_model_untouched(model):
+    before = model.get_state()
+    with pytest.raises(ValueError, match="larger than"):
+        prune_model(model, (0.5, 10_000), granularity="hybrid")  # fails only in the weight stage
+    for old, new in zip(before["params"], model.params):
+        np.testing.assert_array_equal(old["W"], new["W"])
+    assert all(ms["W"] is None and ms["b"] is None for ms in model.masks)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["unstructured", "structured", "hybrid"]), st.floats(0, 0.6),
+                          st.sampled_from(["global", "layer"])), min_size=1, max_size=4))
+def test_property_model_pruning_is_monotone_and_structural(steps):
+    model = MLP([5, 7, 6, 3], seed=0)
+    for granularity, amount, scope in steps:
+        zeros = [ms["W"] == 0 if ms["W"] is not None else np.zeros(p["W"].shape, dtype=bool)
+                 for ms, p in zip(model.masks, model.params)]
+        dead = [~a for a in neuron_masks(model)]
+        prune_model(model, amount, granularity=granularity, scope=scope)
+        for z, ms in zip(zeros, model.masks):
+            assert ms["W"] is None or np.all(ms["W"][z] == 0)  # pruned weights never return
+        for d, a in zip(dead, neuron_masks(model)):
+            assert not np.any(a[d])  # removed neurons never return
+        assert_neurons_removed(model)
+        assert not np.any(np.all(model.params[-1]["W"] == 0, axis=0) & (model.masks[-1]["W"] is None))

@@ -90,7 +90,7 @@ def _check_mask(mask, shape, dtype, name: str = "mask") -> np.ndarray:
     return mask.astype(dtype, copy=True)
 
 
-def _check_scores(scores, shape, name: str = "importance_scores") -> np.ndarray:
+def _check_scores(scores, shape, name: str = "importance_scores", target: str = "the weight's shape") -> np.ndarray:
     """Return ``scores`` as a float64 array of ``shape`` without NaN."""
     if isinstance(scores, (str, bytes)):
         raise TypeError(f"{name}={scores!r} must be an array of numbers")
@@ -98,7 +98,7 @@ def _check_scores(scores, shape, name: str = "importance_scores") -> np.ndarray:
     if scores.dtype == object or not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got dtype {scores.dtype}")
     if scores.shape != tuple(shape):
-        raise ValueError(f"{name} has shape {scores.shape}; it must match the weight's shape {tuple(shape)}")
+        raise ValueError(f"{name} has shape {scores.shape}; it must match {target} {tuple(shape)}")
     scores = scores.astype(np.float64)
     if np.isnan(scores).any():
         raise ValueError(f"{name} contains NaN at {int(np.isnan(scores).sum())} position(s); "

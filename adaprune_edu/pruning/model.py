@@ -23,7 +23,7 @@ Scope
     norm is ~2x a 64-input one's) and activations differ in scale per layer, so without
     the normalisation a global ranking would empty whichever layer has the smallest
     numbers. (Molchanov et al. 2017 normalise per layer by the L2 norm; the mean does not
-    depend on layer width.)
+    depend on layer width.) A layer whose mean score is not positive is left as it is.
     ``"layer"``: the same fraction in every layer.
     A list: one amount (or target) per layer -- per dense layer for unstructured,
     per hidden layer for structured.
@@ -38,7 +38,10 @@ Criteria (higher score = more important; see :mod:`.criteria`)
     ``"apoz"`` ``1 - APoZ`` over ``X`` (neurons only, ReLU);
     ``"random"`` uniform scores from ``seed``.
 
-Ties are broken by position (stable sort): lowest layer, then lowest index, goes first.
+Scores are ranked as they are (higher = keep; the built-in ones are all >= 0); ties are
+broken by position (stable sort): lowest layer, then lowest index, goes first. The
+rankings are the same as :func:`.masks.global_unstructured` / :func:`.masks.l1_unstructured`
+on the score arrays.
 """
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ import numpy as np
 from .._checks import check_choice, check_float
 from . import criteria as _criteria
 from .amount import compute_count
-from .masks import _rng, global_unstructured, l1_unstructured
+from .masks import _check_scores, _rng, prune_lowest
 
 __all__ = [
     "CRITERIA", "GRANULARITIES", "prune_model", "prune_to_sparsity", "layer_sparsities", "global_sparsity",
@@ -242,17 +245,28 @@ def _split_hybrid(amount, structured_fraction):
 
 
 # ---------------------------------------------------------------------- the two stages
+def _ranked_keep(scores, keeps, counts) -> list:
+    """New keep arrays after dropping the lowest raw scores among what is kept.
+
+    ``counts`` is one int (one ranking over all arrays together, ties to the earlier array)
+    or one int per array. Scores are ranked as they are (higher = keep), not by absolute value.
+    """
+    if isinstance(counts, numbers.Integral):
+        flat = prune_lowest(np.concatenate([np.ravel(s) for s in scores]),
+                            np.concatenate([np.ravel(k) for k in keeps]), counts)
+        out, start = [], 0
+        for k in keeps:
+            out.append(flat[start:start + k.size].reshape(k.shape))
+            start += k.size
+        return out
+    return [prune_lowest(np.ravel(s), np.ravel(k), c).reshape(k.shape) for s, k, c in zip(scores, keeps, counts)]
+
+
 def _prune_weight_counts(model, scores, counts) -> None:
     """Unstructured stage: ``counts`` is one int (a global ranking) or one int per layer."""
-    masks = [_weight_mask(model, layer) for layer in range(model.n_layers)]
-    weights = [p["W"] for p in model.params]
-    if isinstance(counts, numbers.Integral):
-        new_masks = global_unstructured(weights, counts, importance_scores=scores, masks=masks)
-    else:
-        new_masks = [l1_unstructured(W, k, importance_scores=s, mask=m)
-                     for W, k, s, m in zip(weights, counts, scores, masks)]
-    for layer, mask in enumerate(new_masks):
-        model.set_mask(layer, mask)
+    keeps = [_weight_mask(model, layer) != 0 for layer in range(model.n_layers)]
+    for layer, keep in enumerate(_ranked_keep(scores, keeps, counts)):
+        model.set_mask(layer, keep.astype(model.dtype))
 
 
 def _normalised(scores, alive) -> list:
@@ -270,19 +284,14 @@ def _prune_neuron_counts(model, scores, counts) -> None:
     alive = neuron_masks(model)
     if isinstance(counts, numbers.Integral):
         scores = _normalised(scores, alive)
-        new_keep = global_unstructured(scores, counts, importance_scores=scores,
-                                       masks=[a.astype(np.float64) for a in alive])
-    else:
-        new_keep = [l1_unstructured(s, k, importance_scores=s, mask=a.astype(np.float64))
-                    for s, k, a in zip(scores, counts, alive)]
-    for layer, keep in enumerate(new_keep):
-        if not np.array_equal(keep != 0, alive[layer]):
-            set_neuron_mask(model, layer, keep != 0)
+    for layer, keep in enumerate(_ranked_keep(scores, alive, counts)):
+        if not np.array_equal(keep, alive[layer]):
+            set_neuron_mask(model, layer, keep)
 
 
 # ---------------------------------------------------------------------- public API
 def prune_model(model, amount, criterion="magnitude", granularity="unstructured", scope="global", X=None, y=None,
-                seed=0, n=2, structured_fraction=0.5, batch_size=64, n_batches=None):
+                seed=0, n=2, structured_fraction=0.5, batch_size=64, n_batches=None, scores=None):
     """Prune ``amount`` of what is still unpruned, on top of the model's existing masks.
 
     Parameters
@@ -301,7 +310,8 @@ def prune_model(model, amount, criterion="magnitude", granularity="unstructured"
         ``None`` when ``scope`` is a list.
     criterion : {"magnitude", "gradient", "taylor", "activation", "apoz", "random"}
         "activation" and "apoz" rank neurons only; "gradient", "taylor" need ``X`` and ``y``;
-        "activation", "apoz" need ``X``.
+        "activation", "apoz" need ``X``. In "hybrid" with "activation" or "apoz", the
+        weight stage ranks by magnitude.
     granularity : {"unstructured", "structured", "hybrid"}
     scope : "global", "layer", or a list of per-layer amounts (one per dense layer for
         "unstructured", one per hidden layer for "structured"; not for "hybrid").
@@ -311,10 +321,14 @@ def prune_model(model, amount, criterion="magnitude", granularity="unstructured"
     n : norm order for neuron scores (2 = L2 norm of incoming weights)
     structured_fraction : float in [0, 1], hybrid with a single amount only
     batch_size, n_batches : for the gradient-based criteria
+    scores : list of ndarrays, optional
+        Your own importance scores (higher = keep), used instead of ``criterion``: one array
+        shaped like ``W[l]`` per dense layer ("unstructured") or one (hidden_l,) array per
+        hidden layer ("structured"). Not for "hybrid" (two stages need two kinds of scores).
 
     Returns
     -------
-    model : the same MLP
+    model : the same MLP. If an argument is rejected, the model is left as it was.
 
     Examples
     --------
@@ -334,9 +348,13 @@ def prune_model(model, amount, criterion="magnitude", granularity="unstructured"
             raise ValueError("granularity='hybrid' takes scope='global' or 'layer', not a list; "
                              "call prune_model twice (structured, then unstructured) for per-layer amounts")
         check_choice("scope", scope, {"global", "layer"})
+        if scores is not None:
+            raise ValueError("scores cannot be used with granularity='hybrid' (two stages need two kinds of "
+                             "scores); call prune_model twice: structured, then unstructured")
         neuron_amount, weight_amount, relative = _split_hybrid(amount, structured_fraction)
-        return _prune_hybrid(model, neuron_amount, weight_amount, relative, criterion, scope,
-                             dict(X=X, y=y, seed=seed, n=n, batch_size=batch_size, n_batches=n_batches))
+        options = dict(X=X, y=y, seed=seed, n=n, batch_size=batch_size, n_batches=n_batches)
+        return _all_or_nothing(model, _prune_hybrid, neuron_amount, weight_amount, relative, criterion, scope,
+                               options)
     n_groups = model.n_layers if granularity == "unstructured" else n_hidden
     what = "dense layer" if granularity == "unstructured" else "hidden layer"
     scope = _check_scope(scope, n_groups, what)
@@ -355,11 +373,40 @@ def prune_model(model, amount, criterion="magnitude", granularity="unstructured"
     else:
         counts = [compute_count(amount, r) for r in remaining]
     options = dict(X=X, y=y, seed=seed, batch_size=batch_size, n_batches=n_batches)
-    if granularity == "unstructured":
-        _prune_weight_counts(model, weight_scores(model, criterion, **options), counts)
+    if scores is not None:
+        scores = _check_given_scores(model, scores, granularity)
+    elif granularity == "unstructured":
+        scores = weight_scores(model, criterion, **options)
     else:
-        _prune_neuron_counts(model, neuron_scores(model, criterion, n=n, **options), counts)
+        scores = neuron_scores(model, criterion, n=n, **options)
+    if granularity == "unstructured":
+        _prune_weight_counts(model, scores, counts)
+    else:
+        _prune_neuron_counts(model, scores, counts)
     return model
+
+
+def _check_given_scores(model, scores, granularity) -> list:
+    """User-supplied scores: one array per dense layer (weights) or per hidden layer (neurons)."""
+    if granularity == "unstructured":
+        shapes, what = [p["W"].shape for p in model.params], "dense layer, shaped like W[l]"
+    else:
+        shapes, what = [(size,) for size in model.layer_sizes[1:-1]], "hidden layer, of shape (hidden_l,)"
+    if not isinstance(scores, (list, tuple)) or len(scores) != len(shapes):
+        got = f"a list of {len(scores)}" if isinstance(scores, (list, tuple)) else type(scores).__name__
+        raise ValueError(f"scores must be a list with one array per {what} ({len(shapes)} arrays); got {got}")
+    return [_check_scores(s, shape, name=f"scores[{i}]", target="the layer's shape")
+            for i, (s, shape) in enumerate(zip(scores, shapes))]
+
+
+def _all_or_nothing(model, function, *args):
+    """Run ``function(model, *args)``; if it raises, restore the model's parameters and masks first."""
+    state = model.get_state()
+    try:
+        return function(model, *args)
+    except Exception:
+        model.set_state(state)
+        raise
 
 
 def _unpruned_counts(model) -> list:
@@ -398,7 +445,7 @@ def _check_target(target, name="target") -> float:
 
 
 def prune_to_sparsity(model, target, criterion="magnitude", granularity="unstructured", scope="global", X=None,
-                      y=None, seed=0, n=2, structured_fraction=0.5, batch_size=64, n_batches=None):
+                      y=None, seed=0, n=2, structured_fraction=0.5, batch_size=64, n_batches=None, scores=None):
     """Prune until an absolute sparsity is reached, whatever was pruned before.
 
     Parameters
@@ -412,14 +459,18 @@ def prune_to_sparsity(model, target, criterion="magnitude", granularity="unstruc
         never un-prunes).
     scope : "global" (``target`` over the whole network), "layer" (``target`` in every
         layer), or a list of per-layer targets (not for "hybrid").
-    criterion, X, y, seed, n, batch_size, n_batches : as in :func:`prune_model`
+    criterion, X, y, seed, n, batch_size, n_batches, scores : as in :func:`prune_model`
 
     Returns
     -------
-    model : the same MLP
+    model : the same MLP. If an argument is rejected, the model is left as it was.
     """
     check_choice("granularity", granularity, GRANULARITIES)
     common = dict(criterion=criterion, X=X, y=y, seed=seed, n=n, batch_size=batch_size, n_batches=n_batches)
+    if granularity == "hybrid" and scores is not None:
+        raise ValueError("scores cannot be used with granularity='hybrid'; call prune_to_sparsity twice")
+    if granularity != "hybrid":
+        common["scores"] = scores
     if granularity == "hybrid":
         target = _check_target(target)
         if not isinstance(scope, str):
@@ -427,10 +478,13 @@ def prune_to_sparsity(model, target, criterion="magnitude", granularity="unstruc
         structured_fraction = check_float("structured_fraction", structured_fraction, minimum=0.0, maximum=1.0)
         _check_criterion(criterion, "hybrid")
         _check_data(criterion, X, y)
-        prune_to_sparsity(model, structured_fraction * target, granularity="structured", scope=scope, **common)
-        weight_criterion = "magnitude" if criterion in _NEURON_ONLY else criterion
-        common["criterion"] = weight_criterion
-        return prune_to_sparsity(model, target, granularity="unstructured", scope=scope, **common)
+        weight_options = dict(common, criterion="magnitude" if criterion in _NEURON_ONLY else criterion)
+
+        def both_stages(model):
+            prune_to_sparsity(model, structured_fraction * target, granularity="structured", scope=scope, **common)
+            return prune_to_sparsity(model, target, granularity="unstructured", scope=scope, **weight_options)
+
+        return _all_or_nothing(model, both_stages)
 
     if granularity == "unstructured":
         sizes = [p["W"].size for p in model.params]

@@ -37,7 +37,10 @@ class L1Penalty:
     Parameters
     ----------
     strength : float >= 0
-        Typical values for digits: 1e-5 to 1e-4 (the loss is a mean over the batch).
+        The loss is a mean over the batch, so the pull per step is ``learning_rate * strength``.
+        On digits ``[64, 32, 10]``, 15 epochs at learning rate 0.05 with ``strength=3e-3``
+        leave more than half of the weights below 1e-2 at above 90% validation accuracy
+        (checked in ``tests/test_pruning_regularizers.py``).
 
     Examples
     --------
@@ -72,6 +75,9 @@ class GroupLassoPenalty:
     Parameters
     ----------
     strength : float >= 0
+        On digits ``[64, 32, 10]``, 15 epochs at learning rate 0.05 with ``strength=0.03``
+        leave more than 20% of the hidden neurons with incoming norm below 0.1 at above 90%
+        validation accuracy (checked in ``tests/test_pruning_regularizers.py``).
 
     Examples
     --------
