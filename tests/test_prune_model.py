@@ -299,14 +299,17 @@ def test_pruned_stays_zero_after_fit(data, optimizer, granularity):
 
 
 def test_magnitude_beats_random_on_digits(digits):
-    """A test that can fail: on a trained network, magnitude keeps far more accuracy than random."""
-    model = MLP(digits.default_layer_sizes(), seed=0).fit(digits.X_train, digits.y_train, epochs=10, progress=False)
+    """A test that can fail: on a trained network, magnitude keeps far more accuracy than random.
+
+    (A narrower network than the course default keeps this test fast on a busy machine.)
+    """
+    model = MLP([64, 64, 32, 10], seed=0).fit(digits.X_train, digits.y_train, epochs=10, progress=False)
     by_magnitude = prune_model(model.copy(), 0.85)
     by_random = prune_model(model.copy(), 0.85, criterion="random")
-    assert by_magnitude.score(digits.X_val, digits.y_val) > by_random.score(digits.X_val, digits.y_val) + 0.1
+    assert by_magnitude.score(digits.X_val, digits.y_val) > by_random.score(digits.X_val, digits.y_val) + 0.2
     neurons_mag = prune_model(model.copy(), 0.6, granularity="structured", scope="layer")
     neurons_rand = prune_model(model.copy(), 0.6, criterion="random", granularity="structured", scope="layer")
-    assert neurons_mag.score(digits.X_val, digits.y_val) > neurons_rand.score(digits.X_val, digits.y_val)
+    assert neurons_mag.score(digits.X_val, digits.y_val) > neurons_rand.score(digits.X_val, digits.y_val) + 0.1
 
 
 # ---------------------------------------------------------------------- own scores, failures, properties
