@@ -1,0 +1,10 @@
+"""Notebook widgets: the pruning explorer, the adaptive-run replay, the interview flash cards.
+
+Each widget keeps its logic here and exposes its controls as attributes, so tests drive it
+by setting values (``explorer.target.value = 0.8``) and reading what it shows.
+"""
+from .explorer import PruningExplorer
+from .flashcards import FlashCards
+from .replay import ReplayWidget
+
+__all__ = ["PruningExplorer", "ReplayWidget", "FlashCards"]
