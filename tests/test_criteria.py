@@ -109,3 +109,33 @@ def test_data_errors():
         C.taylor(model, X2, np.array([0, 1, 1]))
     with pytest.raises(ValueError, match="batch_size=0 must be >= 1"):
         C.accumulated_gradient(model, X2, Y2, batch_size=0)
+
+
+def test_taylor_neurons_equals_activation_times_its_gradient():
+    """Check |mean(a * dL/da)| against an explicit backward pass through the output layer."""
+    model = MLP([3, 4, 2], seed=2, dtype="float64")
+    model.params[0]["b"][:] = [0.1, -0.2, 0.3, 0.0]
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 3))
+    y = np.array([0, 1, 1, 0, 1, 0])
+    logits, (A,) = model.forward(X, return_hidden=True)
+    P = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    dZ = (P - np.eye(2)[y]) / len(y)  # softmax cross-entropy, mean over the batch
+    dA = dZ @ model.params[1]["W"].T
+    expected = np.abs((A * dA).sum(axis=0))
+    (scores,) = C.taylor_neurons(model, X, y, batch_size=6)
+    np.testing.assert_allclose(scores, expected, rtol=1e-10)
+
+
+def test_combine():
+    (mix,) = C.combine([np.array([1.0, 3.0])], [np.array([10.0, 0.0])], weights=[3, 1])
+    np.testing.assert_allclose(mix, (3 * np.array([0.5, 1.5]) + np.array([2.0, 0.0])) / 4)
+    with pytest.raises(ValueError, match="same length"):
+        C.combine([np.ones(2)], [np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="matching shapes"):
+        C.combine([np.ones(2)], [np.ones(3)])
+    with pytest.raises(ValueError, match="must be >= 0"):
+        C.combine([-np.ones(2)])
+    with pytest.raises(ValueError, match="weights=.* one finite number >= 0 per list"):
+        C.combine([np.ones(2)], weights=[1, 2])

@@ -10,7 +10,17 @@ Read in this order:
 - :mod:`.model` -- pruning a whole MLP: granularity, scope, absolute targets.
 """
 from .amount import compute_count, fraction_of_remaining
-from .criteria import accumulated_gradient, apoz, magnitude, mean_activation, neuron_norms, random_scores, taylor
+from .criteria import (
+    accumulated_gradient,
+    apoz,
+    combine,
+    magnitude,
+    mean_activation,
+    neuron_norms,
+    random_scores,
+    taylor,
+    taylor_neurons,
+)
 from .masks import (
     custom_from_mask,
     global_unstructured,
@@ -43,6 +53,7 @@ __all__ = [
     "identity", "random_unstructured", "l1_unstructured", "random_structured", "ln_structured",
     "global_unstructured", "custom_from_mask", "prune_lowest", "slice_norms",
     "magnitude", "neuron_norms", "accumulated_gradient", "taylor", "mean_activation", "apoz", "random_scores",
+    "taylor_neurons", "combine",
     "CRITERIA", "GRANULARITIES", "prune_model", "prune_to_sparsity", "layer_sparsities", "global_sparsity",
     "neuron_masks", "neuron_sparsity", "set_neuron_mask", "weight_scores", "neuron_scores",
     "L1Penalty", "GroupLassoPenalty", "zeroed_weights", "zeroed_neurons", "prune_small",

@@ -23,12 +23,15 @@ Molchanov et al. use ``w * g`` (or its square), accumulated over many batches.
 Neuron-level scores (one array per hidden layer, shape (hidden_l,)):
 
 - :func:`neuron_norms` -- L``n`` norm of a neuron's incoming weights (Li et al. 2017 for filters).
+- :func:`taylor_neurons` -- Molchanov et al. (2017)'s neuron criterion ``|mean(a * dL/da)|``:
+  the first-order change in loss when the neuron's output is set to zero.
 - :func:`mean_activation` -- mean ``|a|`` over a batch: a neuron that rarely fires
   contributes little downstream.
 - :func:`apoz` -- Average Percentage of Zeros after ReLU (Hu et al. 2016, "Network
   Trimming"); a *high* APoZ means an unimportant neuron, so as a score use ``1 - apoz``.
 
-And :func:`random_scores`, the baseline every honest comparison needs.
+And :func:`random_scores`, the baseline every honest comparison needs; and
+:func:`combine`, a weighted mix of criteria put on the same scale.
 """
 from __future__ import annotations
 
@@ -37,8 +40,8 @@ import numpy as np
 from .._checks import check_features, check_int, check_labels
 from .masks import _check_weight, _rng, slice_norms
 
-__all__ = ["magnitude", "neuron_norms", "accumulated_gradient", "taylor", "mean_activation", "apoz",
-           "random_scores"]
+__all__ = ["magnitude", "neuron_norms", "accumulated_gradient", "taylor", "taylor_neurons", "mean_activation", "apoz",
+           "random_scores", "combine"]
 
 
 def magnitude(W) -> np.ndarray:
@@ -133,6 +136,93 @@ def taylor(model, X, y, batch_size=64, n_batches=None) -> list:
         sums = products if sums is None else [s + a for s, a in zip(sums, products)]
         count += 1
     return [s / count for s in sums]
+
+
+def taylor_neurons(model, X, y, batch_size=64, n_batches=None) -> list:
+    """Molchanov et al. (2017)'s Taylor criterion for whole neurons, averaged over mini-batches.
+
+    For neuron ``j`` of hidden layer ``l`` and one batch, ``|mean over samples of a_j * dL/da_j|``:
+    the first-order change in loss if the neuron's output were zero. It needs no hidden
+    gradients: for ReLU, ``a * dL/da = z * dL/dz`` (both vanish where ``z <= 0``), and
+    ``sum over samples of z_j * dL/dz_j`` is exactly ``sum_i W[i, j] dL/dW[i, j] + b[j] dL/db[j]``,
+    which :meth:`MLP.loss` gives us. (For tanh or sigmoid this is the pre-activation
+    version ``|mean(z * dL/dz)|``.)
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    batch_size : int >= 1
+    n_batches : int >= 1, optional
+
+    Returns
+    -------
+    scores : list of ndarrays, ``scores[l]`` of shape (hidden_l,), float64
+    """
+    sums, count = None, 0
+    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
+        _, grads = model.loss(Xb, yb)
+        per_neuron = []
+        for layer in range(model.n_layers - 1):
+            W, b = model.params[layer]["W"].astype(np.float64), model.params[layer]["b"].astype(np.float64)
+            per_neuron.append(np.abs((W * grads[layer]["W"]).sum(axis=0) + b * grads[layer]["b"]))
+        sums = per_neuron if sums is None else [s + a for s, a in zip(sums, per_neuron)]
+        count += 1
+    return [s / count for s in sums]
+
+
+def combine(*score_lists, weights=None) -> list:
+    """A weighted sum of several criteria, each first divided by its mean (per array).
+
+    Scores from different criteria live on different scales (|w| ~ 0.1, APoZ in [0, 1],
+    gradients ~ 1e-3); dividing every array by its mean puts them on a common scale
+    before mixing.
+
+    Parameters
+    ----------
+    *score_lists : lists of ndarrays with matching shapes, e.g. ``taylor(...)`` and ``magnitude``
+        per layer, or :func:`mean_activation` and :func:`taylor_neurons` per hidden layer.
+        Scores must be >= 0.
+    weights : sequence of float >= 0, one per list, optional (default: equal weights)
+
+    Returns
+    -------
+    scores : list of ndarrays
+
+    Examples
+    --------
+    Means 2 and 5: ``([0.5, 1.5] + [2, 0]) / 2``
+
+    >>> combine([np.array([1.0, 3.0])], [np.array([10.0, 0.0])])
+    [array([1.25, 0.75])]
+    """
+    if not score_lists:
+        raise ValueError("combine needs at least one list of scores")
+    lengths = {len(scores) for scores in score_lists}
+    if len(lengths) != 1:
+        raise ValueError(f"every list of scores must have the same length (one array per layer); got lengths "
+                         f"{[len(scores) for scores in score_lists]}")
+    if weights is None:
+        weights = [1.0] * len(score_lists)
+    weights = [float(w) for w in weights]
+    if len(weights) != len(score_lists) or any(not np.isfinite(w) or w < 0 for w in weights):
+        raise ValueError(f"weights={weights!r} must hold one finite number >= 0 per list of scores "
+                         f"({len(score_lists)})")
+    total = sum(weights) or 1.0
+    combined = []
+    for arrays in zip(*score_lists):
+        arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+        if len({a.shape for a in arrays}) != 1:
+            raise ValueError(f"scores to combine must have matching shapes; got {[a.shape for a in arrays]}")
+        if any(np.any(a < 0) or np.isnan(a).any() for a in arrays):
+            raise ValueError("scores to combine must be >= 0 and not NaN (use |score| for signed criteria)")
+        mix = np.zeros_like(arrays[0])
+        for w, a in zip(weights, arrays):
+            mean = a.mean()
+            mix += w * (a / mean if mean > 0 else a)
+        combined.append(mix / total)
+    return combined
 
 
 def _hidden(model, X, batch_size: int = 1024):
