@@ -104,7 +104,9 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015) with bias correction."""
+    """Adam (Kingma & Ba 2015) with bias correction, written as in the paper's Algorithm 1
+    (and as PyTorch computes it): ``eps`` is added to ``sqrt(v_hat)``.
+    """
 
     state_names = ("m", "v")
 
@@ -123,9 +125,10 @@ class Adam(Optimizer):
     def step(self, params, grads):
         state = self._buffers(params)
         self.t += 1
-        correction1 = 1 - self.beta1 ** self.t
+        correction1 = 1 - self.beta1 ** self.t  # bias corrections: m and v start at 0
         correction2 = 1 - self.beta2 ** self.t
-        step_size = self.learning_rate * np.sqrt(correction2) / correction1
+        step_size = self.learning_rate / correction1
+        root_correction2 = np.sqrt(correction2)
         for layer, layer_grads, layer_state in zip(params, grads, state):
             for key, g in layer_grads.items():
                 m, v = layer_state["m"][key], layer_state["v"][key]
@@ -133,7 +136,11 @@ class Adam(Optimizer):
                 m += (1 - self.beta1) * g
                 v *= self.beta2
                 v += (1 - self.beta2) * (g * g)
-                layer[key] -= step_size * m / (np.sqrt(v) + self.eps)
+                # w -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / correction1, v_hat = v / correction2
+                denominator = np.sqrt(v, out=self._scratch(v))
+                denominator /= root_correction2
+                denominator += self.eps
+                layer[key] -= step_size * m / denominator
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

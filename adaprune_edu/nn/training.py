@@ -4,9 +4,14 @@ One epoch: shuffle the training set (seeded by the model), cut it into batches, 
 each batch run forward + backward, take an optimizer step, then re-apply the pruning
 masks to the weights *and* to the optimizer state. That last line is what makes a
 pruned weight stay exactly zero; without it, momentum would bring it back.
+
+Two things here are only about speed and change no number: every batch reuses arrays
+allocated once per batch size (:mod:`.workspace`), and the loop runs NumPy's matrix
+products on one BLAS thread (:func:`one_blas_thread`).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -88,62 +93,91 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
     model.optimizer_ = opt
     model.apply_masks()
     opt.apply_masks(model.masks)
-    n = X.shape[0]
     bar = _progress_bar(epochs, progress)
     workspaces, layout = {}, None  # batch size -> preallocated buffers (see workspace.py)
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        if param_layout(model.params) != layout:  # first epoch, or a callback changed the shapes
-            workspaces, layout = {}, param_layout(model.params)
-        order = model.rng.permutation(n) if shuffle else None
-        total_loss, correct = 0.0, 0
-        for lo in range(0, n, batch_size):
-            size = min(batch_size, n - lo)
-            ws = workspaces.get(size)
-            if ws is None:
-                ws = workspaces[size] = Workspace(model.params, size)
-            if shuffle:  # gather this batch's rows of the shuffled order into the buffers
-                rows = order[lo:lo + size]  # a permutation: always in range, "clip" never clips
-                Xb = np.take(X, rows, axis=0, out=ws.X, mode="clip")
-                yb = np.take(y, rows, out=ws.y, mode="clip")
-            else:
-                Xb, yb = X[lo:lo + size], y[lo:lo + size]
-            loss, grads, n_right = model._loss_and_grads(Xb, yb, count_correct=True, workspace=ws)
-            correct += n_right
-            if penalty is not None:
-                extra, extra_grads = penalty(model.params)
-                loss += extra
-                for layer_grads, layer_extra in zip(grads, extra_grads):
-                    for key, g in (layer_extra or {}).items():
-                        if g is not None:
-                            layer_grads[key] += g
-                for layer_grads, layer_masks in zip(grads, model.masks):
-                    for key, mask in layer_masks.items():
-                        if mask is not None:
-                            layer_grads[key] *= mask
-            opt.step(model.params, grads)
-            model.apply_masks()
-            opt.apply_masks(model.masks)
-            total_loss += loss * size
-        elapsed = time.perf_counter() - start
-        train_loss = total_loss / n
-        history["loss"].append(train_loss)
-        history["epoch_time"].append(elapsed)
-        history["train_accuracy"].append(correct / n)
-        logs = {"loss": train_loss, "train_accuracy": history["train_accuracy"][-1]}
-        if validation_data is not None:
-            val_loss, val_acc = _evaluate(model, X_val, y_val)
-            history["val_loss"].append(val_loss)
-            history["val_accuracy"].append(val_acc)
-            logs.update(val_loss=val_loss, val_accuracy=val_acc)
-        for cb in callbacks:
-            cb(model, epoch, logs)
-            model.apply_masks()
-            opt.apply_masks(model.masks)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({k: round(v, 4) for k, v in logs.items()})
+    with one_blas_thread():
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            if param_layout(model.params) != layout:  # first epoch, or a callback changed the shapes
+                workspaces, layout = {}, param_layout(model.params)
+            train_loss, train_accuracy = _train_one_epoch(model, X, y, batch_size, shuffle, opt, penalty,
+                                                          workspaces)
+            history["loss"].append(train_loss)
+            history["epoch_time"].append(time.perf_counter() - start)
+            history["train_accuracy"].append(train_accuracy)
+            logs = {"loss": train_loss, "train_accuracy": train_accuracy}
+            if validation_data is not None:
+                val_loss, val_acc = _evaluate(model, X_val, y_val)
+                history["val_loss"].append(val_loss)
+                history["val_accuracy"].append(val_acc)
+                logs.update(val_loss=val_loss, val_accuracy=val_acc)
+            for cb in callbacks:
+                cb(model, epoch, logs)
+                model.apply_masks()
+                opt.apply_masks(model.masks)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: round(v, 4) for k, v in logs.items()})
     if bar is not None:
         bar.close()
     model.history_ = history
     return history
+
+
+def _train_one_epoch(model, X, y, batch_size, shuffle, opt, penalty, workspaces):
+    """One pass over ``(X, y)`` in mini-batches; returns the running mean loss and accuracy.
+
+    ``workspaces`` maps a batch size to its :class:`Workspace` and is filled on first use.
+    """
+    n = X.shape[0]
+    order = model.rng.permutation(n) if shuffle else None
+    total_loss, correct = 0.0, 0
+    for lo in range(0, n, batch_size):
+        size = min(batch_size, n - lo)
+        ws = workspaces.get(size)
+        if ws is None:
+            ws = workspaces[size] = Workspace(model.params, size)
+        if shuffle:  # gather this batch's rows of the shuffled order into the buffers
+            rows = order[lo:lo + size]  # a permutation: always in range, "clip" never clips
+            Xb = np.take(X, rows, axis=0, out=ws.X, mode="clip")
+            yb = np.take(y, rows, out=ws.y, mode="clip")
+        else:
+            Xb, yb = X[lo:lo + size], y[lo:lo + size]
+        loss, grads, n_right = model._loss_and_grads(Xb, yb, count_correct=True, workspace=ws)
+        correct += n_right
+        if penalty is not None:
+            extra, extra_grads = penalty(model.params)
+            loss += extra
+            for layer_grads, layer_extra in zip(grads, extra_grads):
+                for key, g in (layer_extra or {}).items():
+                    if g is not None:
+                        layer_grads[key] += g
+            for layer_grads, layer_masks in zip(grads, model.masks):
+                for key, mask in layer_masks.items():
+                    if mask is not None:
+                        layer_grads[key] *= mask
+        opt.step(model.params, grads)
+        model.apply_masks()  # pruned weights, their gradients' effect and their optimizer
+        opt.apply_masks(model.masks)  # state are all zeroed again: nothing comes back
+        total_loss += loss * size
+    return total_loss / n, correct / n
+
+
+_BLAS_CONTROLLER = []  # a threadpoolctl controller, created on first use (it scans loaded libraries)
+
+
+def one_blas_thread():
+    """A context manager that runs NumPy's matrix products on one BLAS thread.
+
+    Mini-batches of 64 make small matrix products, which a second thread barely speeds up;
+    on a busy machine (a shared server, a laptop also running the notebook server) the idle
+    BLAS threads spin and make training up to ten times slower. Uses ``threadpoolctl``
+    (installed with scikit-learn); without it, nothing changes.
+    """
+    if not _BLAS_CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn depends on it
+            return contextlib.nullcontext()
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
