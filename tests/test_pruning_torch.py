@@ -167,3 +167,35 @@ def test_amount_errors_match_torch(W, bad, error):
         prune.l1_unstructured(linear(W), "weight", amount=bad)
     with pytest.raises(error):
         M.l1_unstructured(W, bad)
+
+
+def torch_mlp(model):
+    """Bias-free float64 torch Linear layers holding the MLP's weights (``W.T`` each)."""
+    return [linear(p["W"].astype(np.float64)) for p in model.params]
+
+
+def test_prune_model_global_matches_torch_global_unstructured():
+    from adaprune_edu.nn import MLP
+    from adaprune_edu.pruning import prune_model
+
+    model = MLP([8, 6, 5, 3], seed=4, dtype="float64")
+    layers = torch_mlp(model)
+    params = [(layer, "weight") for layer in layers]
+    for amount in (0.3, 12, 0.5):
+        prune_model(model, amount)
+        prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount)
+        for masks, layer in zip(model.masks, layers):
+            np.testing.assert_array_equal(masks["W"], torch_mask(layer))
+
+
+def test_prune_model_structured_layer_scope_matches_torch_ln_structured_on_incoming_weights():
+    from adaprune_edu.nn import MLP
+    from adaprune_edu.pruning import neuron_masks, prune_model
+
+    model = MLP([8, 6, 5, 3], seed=5, dtype="float64")
+    layers = torch_mlp(model)
+    prune_model(model, 0.5, granularity="structured", scope="layer", n=1)
+    for hidden, layer in enumerate(layers[:-1]):  # output neurons are never removed
+        prune.ln_structured(layer, "weight", amount=0.5, n=1, dim=0)  # torch dim 0 = output neurons
+        torch_alive = torch_mask(layer).any(axis=0)
+        np.testing.assert_array_equal(neuron_masks(model)[hidden], torch_alive)
