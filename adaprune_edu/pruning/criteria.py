@@ -253,6 +253,10 @@ def apoz(model, X) -> list:
     Hu et al. (2016) prune neurons with a *high* APoZ: they are silent on most inputs.
     Use ``1 - apoz`` as an importance score. Defined for ReLU networks only.
 
+    A caveat worth testing yourself: with many classes, a neuron that detects one class is
+    silent on most inputs *by design* (on digits, about 9 in 10), so a high APoZ does not
+    always mean "useless". Compare against :func:`random_scores` before trusting it.
+
     Parameters
     ----------
     model : MLP with ``activation="relu"``
