@@ -52,11 +52,13 @@ def allows_error(cell) -> bool:
 def execute(path: Path, timeout: int = 300) -> float:
     """Run ``path`` in place; returns the wall-clock seconds it took."""
     nb = nbformat.read(path, as_version=4)
+    tagged = []  # cells marked by comment only: tag them for nbclient, untag before saving
     for cell in nb.cells:
         if cell.cell_type == "code" and allows_error(cell):
             tags = cell.metadata.setdefault("tags", [])
             if "raises-exception" not in tags:  # lets nbclient continue past this cell only
                 tags.append("raises-exception")
+                tagged.append(cell)
     os.environ["PYTHONHASHSEED"] = "0"  # inherited by the kernel
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -68,6 +70,10 @@ def execute(path: Path, timeout: int = 300) -> float:
             for output in cell.outputs:
                 if output.output_type == "error" and not allows_error(cell):
                     raise RuntimeError(f"{path.name}: unexpected error in a cell: {output.ename}")
+    for cell in tagged:
+        cell.metadata["tags"].remove("raises-exception")
+        if not cell.metadata["tags"]:
+            del cell.metadata["tags"]
     nb.metadata.setdefault("adaprune_edu", {})["code_sha256"] = code_sha256(nb)
     nbformat.write(nb, path)
     return elapsed

@@ -1,0 +1,72 @@
+"""Helpers the course notebooks need and no other module provides.
+
+The interview bank's two coding exercises are kept verbatim, broken as they are, in
+``adaprune_edu/course_seed/exercise{8,9}.txt``. Notebooks 06 and 07 read them with
+:func:`original_exercise`, run them with :func:`run_source`, and fix them one defect at a
+time with :func:`patch`, so that every defect is shown by running code, not only described.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from ._checks import check_choice, check_int
+
+_SEED_DIR = Path(__file__).resolve().parent / "course_seed"
+EXERCISES = (8, 9)
+
+
+def original_exercise(number: int) -> str:
+    """The source code of coding exercise ``number`` (8 or 9) exactly as the question bank gives it."""
+    check_choice("number", number, EXERCISES)
+    return (_SEED_DIR / f"exercise{number}.txt").read_text(encoding="utf-8")
+
+
+def patch(source: str, old: str, new: str, count: int = 1) -> str:
+    """Replace ``old`` by ``new`` in ``source``, insisting that ``old`` occurs exactly ``count`` times.
+
+    A fix that no longer matches the code it claims to fix is an error, not a silent no-op.
+
+    Raises
+    ------
+    ValueError
+        If ``old`` occurs a different number of times than ``count``.
+    """
+    if not isinstance(source, str) or not isinstance(old, str) or not isinstance(new, str):
+        raise TypeError("source, old and new must all be str")
+    if not old:
+        raise ValueError("old='' matches everywhere; pass the exact text to replace")
+    count = check_int("count", count, minimum=1)
+    found = source.count(old)
+    if found != count:
+        raise ValueError(f"old={old!r} occurs {found} times in source; expected exactly count={count}")
+    return source.replace(old, new)
+
+
+def run_source(source: str, name: str = "<exercise>") -> dict:
+    """Execute ``source`` in a fresh namespace and return that namespace.
+
+    Exceptions propagate unchanged (that is the point: the notebooks show them). Tracebacks
+    name ``name`` as the file, with the source's own line numbers.
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be str, got {type(source).__name__}")
+    namespace = {"__name__": "__exercise__"}
+    exec(compile(source, name, "exec"), namespace)  # noqa: S102 -- running the exercise is the lesson
+    return namespace
+
+
+def unused_parameters(source: str, function: str) -> list:
+    """Parameters of ``def function(...)`` in ``source`` that its body never reads.
+
+    Examples
+    --------
+    >>> unused_parameters("def f(a, b):\\n    return a\\n", "f")
+    ['b']
+    """
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+            read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            return [p for p in params if p not in read]
+    raise ValueError(f"function={function!r} is not defined in source")

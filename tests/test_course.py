@@ -1,0 +1,48 @@
+"""The course helpers: the exercises' original code, exact patches, running and reading source."""
+import pytest
+
+from adaprune_edu.course import original_exercise, patch, run_source, unused_parameters
+
+
+def test_original_exercises_are_the_question_bank_code():
+    eight, nine = original_exercise(8), original_exercise(9)
+    assert eight.startswith("import numpy as np\n") and "np.relu(z1)" in eight
+    assert "def adaptive_pruning(X, y, pruning_thresholds, epochs):" in nine
+    assert "    \n" in eight  # kept byte for byte, trailing spaces included
+
+
+def test_original_exercise_rejects_other_numbers():
+    with pytest.raises(ValueError, match="number"):
+        original_exercise(7)
+
+
+def test_original_exercise_8_fails_as_given():
+    with pytest.raises(AttributeError, match="relu"):
+        run_source(original_exercise(8))
+
+
+def test_patch_replaces_exactly_count_occurrences():
+    assert patch("a b a", "a", "c", count=2) == "c b c"
+    with pytest.raises(ValueError, match="occurs 2 times"):
+        patch("a b a", "a", "c")
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        patch("a b a", "x", "c")
+    with pytest.raises(ValueError, match="old=''"):
+        patch("a", "", "c")
+    with pytest.raises(TypeError):
+        patch(b"a", "a", "c")
+
+
+def test_run_source_returns_namespace_and_names_the_file():
+    namespace = run_source("x = 2\ny = x * 3\n")
+    assert namespace["y"] == 6
+    with pytest.raises(ZeroDivisionError) as info:
+        run_source("1 / 0\n", name="<mine>")
+    assert info.tb.tb_next.tb_next.tb_frame.f_code.co_filename == "<mine>"
+
+
+def test_unused_parameters():
+    assert unused_parameters("def f(a, b, *, c):\n    return a + c\n", "f") == ["b"]
+    assert unused_parameters(original_exercise(8), "gradient_descent") == ["epochs"]
+    with pytest.raises(ValueError, match="not defined"):
+        unused_parameters("x = 1\n", "f")
