@@ -360,3 +360,10 @@ def test_property_model_pruning_is_monotone_and_structural(steps):
             assert not np.any(a[d])  # removed neurons never return
         assert_neurons_removed(model)
         assert not np.any(np.all(model.params[-1]["W"] == 0, axis=0) & (model.masks[-1]["W"] is None))
+
+
+def test_untouched_dense_layers_stay_mask_free(model):
+    prune_model(model, 0.0)
+    assert all(ms["W"] is None for ms in model.masks)
+    prune_model(model, None, scope=[0, 5, 0])
+    assert [ms["W"] is None for ms in model.masks] == [True, False, True]

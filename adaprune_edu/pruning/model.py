@@ -266,6 +266,8 @@ def _prune_weight_counts(model, scores, counts) -> None:
     """Unstructured stage: ``counts`` is one int (a global ranking) or one int per layer."""
     keeps = [_weight_mask(model, layer) != 0 for layer in range(model.n_layers)]
     for layer, keep in enumerate(_ranked_keep(scores, keeps, counts)):
+        if model.masks[layer]["W"] is None and keep.all():
+            continue  # nothing pruned in a dense layer: keep it mask-free (training skips its mask)
         model.set_mask(layer, keep.astype(model.dtype))
 
 
