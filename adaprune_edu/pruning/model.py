@@ -236,11 +236,11 @@ def _split_hybrid(amount, structured_fraction):
             raise ValueError(f"amount={amount!r}: for granularity='hybrid' pass one number or a pair "
                              "(neuron_amount, weight_amount)")
         return amount[0], amount[1], False
-    compute_count(amount, 10**9)  # type and range check only
-    structured_fraction = check_float("structured_fraction", structured_fraction, minimum=0.0, maximum=1.0)
-    if isinstance(amount, numbers.Integral):
+    if isinstance(amount, numbers.Integral) and not isinstance(amount, (bool, np.bool_)):
         raise TypeError(f"amount={amount!r}: a single amount for granularity='hybrid' must be a float fraction; "
                         "for exact counts pass a pair (neurons_to_remove, weights_to_remove)")
+    compute_count(amount, 0)  # type and [0, 1] range check of the fraction
+    structured_fraction = check_float("structured_fraction", structured_fraction, minimum=0.0, maximum=1.0)
     return float(amount) * structured_fraction, float(amount), True
 
 
