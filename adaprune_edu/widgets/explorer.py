@@ -8,9 +8,10 @@ fine-tuning, with :func:`adaprune_edu.pruning.prune_to_sparsity` (nothing here r
 pruning), then shows what it cost and what it bought: validation accuracy, parameters and
 non-zeros, bytes dense and in CSR, FLOPs, latency, and the same after structured surgery.
 
-Speed: a setting's pruned state is cached, so going back to a setting costs nothing, and the
-accuracy-vs-sparsity curve is computed once per (criterion, granularity, scope). Gradient
-based criteria are scored on one batch of ``score_samples`` training samples. Each update
+Speed: the dense model's scores are computed once per (criterion, granularity) and handed to
+the library (``scores=``); a setting's pruned state is cached, so going back to a setting
+costs nothing; the accuracy-vs-sparsity curve is computed once per (criterion, granularity,
+scope). Data-driven criteria are scored on one batch of ``score_samples`` training samples. Each update
 measures itself in :attr:`PruningExplorer.last_update_seconds`.
 
 The logic is testable without a browser: set ``explorer.target.value = 0.8`` and read
@@ -43,8 +44,10 @@ from ..pruning.model import (
     global_sparsity,
     layer_sparsities,
     neuron_masks,
+    neuron_scores,
     neuron_sparsity,
     prune_to_sparsity,
+    weight_scores,
 )
 from ..pruning.surgery import shrink
 from . import plots
@@ -70,11 +73,27 @@ class Settings:
     layer_targets: tuple = ()
 
 
-def prune_copy(model, dense_state, settings: Settings, X_score, y_score):
+def dense_scores(model, settings: Settings, X_score, y_score):
+    """Importance scores of the dense ``model`` for ``settings``' criterion, or ``None`` for hybrid.
+
+    One array per dense layer (unstructured) or per hidden layer (structured), exactly what
+    :func:`~adaprune_edu.pruning.prune_to_sparsity` would compute itself from the dense
+    model, so they can be computed once and reused for every target.
+    """
+    options = dict(X=X_score, y=y_score, batch_size=len(X_score), n_batches=1)
+    if settings.granularity == "unstructured":
+        return weight_scores(model, settings.criterion, **options)
+    if settings.granularity == "structured":
+        return neuron_scores(model, settings.criterion, **options)
+    return None
+
+
+def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=None):
     """Reset ``model`` to ``dense_state`` and prune it as ``settings`` say; return it.
 
     The one place the explorer calls the pruning library. ``X_score``, ``y_score`` is the
-    batch that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on.
+    batch that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on;
+    ``scores`` are precomputed :func:`dense_scores` (``None``: computed by the library).
     """
     model.set_state(dense_state)
     if settings.scope == "per-layer":
@@ -82,7 +101,8 @@ def prune_copy(model, dense_state, settings: Settings, X_score, y_score):
     else:
         scope, target = settings.scope, settings.target
     return prune_to_sparsity(model, target, criterion=settings.criterion, granularity=settings.granularity,
-                             scope=scope, X=X_score, y=y_score, batch_size=len(X_score), n_batches=1)
+                             scope=scope, X=X_score, y=y_score, batch_size=len(X_score), n_batches=1,
+                             scores=scores)
 
 
 def achieved_sparsity(model, granularity: str) -> float:
@@ -170,11 +190,13 @@ class PruningExplorer:
         self.baseline = self.model.score(self.X_val, self.y_val)
         self._states = OrderedDict()  # Settings -> pruned state (least recently used first)
         self._curves = {}  # (criterion, granularity, scope) -> (x, accuracy)
+        self._scores = {}  # (criterion, granularity) -> scores of the dense model
         self.numbers = {}
         self.error = None
         self.last_update_seconds = None
         self.update_times = []
-        self._figure = plots.explorer_figure()
+        self.stage_seconds = {}  # the last update's time per stage: prune, numbers, draw
+        self._figure = plots.ExplorerFigure([p["W"] for p in self.dense_state["params"]])
         self._build_controls(criterion, granularity, target, tolerance)
         self.update()
 
@@ -228,7 +250,11 @@ class PruningExplorer:
             self._states.move_to_end(settings)
             self.model.set_state(self._states[settings])
             return self.model
-        prune_copy(self.model, self.dense_state, settings, self.X_score, self.y_score)
+        key = (settings.criterion, settings.granularity)
+        if key not in self._scores:
+            self.model.set_state(self.dense_state)
+            self._scores[key] = dense_scores(self.model, settings, self.X_score, self.y_score)
+        prune_copy(self.model, self.dense_state, settings, self.X_score, self.y_score, scores=self._scores[key])
         self._states[settings] = self.model.get_state()
         while len(self._states) > self.cache_size:
             self._states.popitem(last=False)
@@ -283,6 +309,7 @@ class PruningExplorer:
             output_layer = i == len(self.layer_targets) - 1
             slider.disabled = not per_layer or (output_layer and self.granularity.value == "structured")
         settings = self.settings()
+        start = time.perf_counter()
         try:
             model = self.pruned(settings)
             curve_x, curve_accuracy = self.curve(settings)
@@ -294,11 +321,15 @@ class PruningExplorer:
             return
         self.error = None
         self.status.value = ""
+        pruned = time.perf_counter()
         self.numbers = model_numbers(model, self.X_val, self.y_val, self.latency_repeats)
         self.numbers["threshold"] = self.threshold(self.show_layer.value)
         self.numbers["layer_sparsity"] = layer_sparsities(model)
         self.readout.value = self._readout_html()
+        measured = time.perf_counter()
         self._draw(settings, curve_x, curve_accuracy)
+        self.stage_seconds = {"prune": pruned - start, "numbers": measured - pruned,
+                              "draw": time.perf_counter() - measured}
 
     def _readout_html(self) -> str:
         n = self.numbers
@@ -329,21 +360,19 @@ class PruningExplorer:
 
     def _draw(self, settings: Settings, curve_x, curve_accuracy) -> None:
         layer = self.show_layer.value
-        ax_hist, ax_mask, ax_curve, ax_bars = self._figure.axes
         mask = self.model.masks[layer]["W"]
-        dense_W = self.dense_state["params"][layer]["W"]
-        mask = np.ones_like(dense_W) if mask is None else mask
+        mask = np.ones_like(self.dense_state["params"][layer]["W"]) if mask is None else mask
         kept, cut = self.numbers["threshold"]
         clean_cut = settings.criterion == "magnitude" and settings.granularity == "unstructured" and cut is not None
-        plots.draw_histogram(ax_hist, dense_W, mask, layer, threshold=kept if clean_cut else None)
-        plots.draw_mask(ax_mask, mask, layer)
         structured = settings.granularity == "structured"
-        current = (achieved_sparsity(self.model, settings.granularity), self.numbers["accuracy"])
-        plots.draw_curve(ax_curve, curve_x, curve_accuracy, current, self.baseline, self.tolerance.value,
-                         "fraction of hidden neurons removed" if structured else "fraction of weights pruned",
-                         f"Accuracy vs sparsity ({settings.criterion}, {settings.granularity})")
         removed = [float(np.mean(~alive)) for alive in neuron_masks(self.model)]
-        plots.draw_layer_bars(ax_bars, self.numbers["layer_sparsity"],
-                              None if settings.granularity == "unstructured" else removed)
+        image = self._figure.update(
+            layer, mask, kept if clean_cut else None, curve_x, curve_accuracy,
+            current=(achieved_sparsity(self.model, settings.granularity), self.numbers["accuracy"]),
+            baseline=self.baseline, tolerance=self.tolerance.value,
+            xlabel="fraction of hidden neurons removed" if structured else "fraction of weights pruned",
+            title=f"Accuracy vs sparsity ({settings.criterion}, {settings.granularity})",
+            layer_sparsity=self.numbers["layer_sparsity"],
+            neurons_removed=None if settings.granularity == "unstructured" else removed)
         self.plot.outputs = ()
-        self.plot.append_display_data(Image(data=plots.to_png(self._figure), format="png"))
+        self.plot.append_display_data(Image(data=image, format="png"))

@@ -15,12 +15,113 @@ from matplotlib.figure import Figure
 KEPT_COLOR, PRUNED_COLOR, POINT_COLOR = "#3b75af", "#ef8636", "#c03d3e"
 
 
-def explorer_figure() -> Figure:
-    """A 2 x 2 figure: histogram, mask, accuracy curve, per-layer bars."""
-    fig = Figure(figsize=(10, 6.4), dpi=72)
-    fig.subplots(2, 2)
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.93, bottom=0.09, hspace=0.42, wspace=0.22)
-    return fig
+class ExplorerFigure:
+    """The explorer's 2 x 2 figure, drawn once and then updated in place.
+
+    Top left: histogram of one layer's dense weights, pruned ones stacked on kept ones, with
+    the cut at +-threshold. Top right: that layer's 0/1 mask (rows = inputs, columns =
+    neurons). Bottom left: validation accuracy vs sparsity with the current point. Bottom
+    right: per-layer sparsity bars.
+
+    Only the data of existing artists changes on :meth:`update` (no ``Axes.clear``): rebuilding
+    axes, ticks and legends costs more than drawing them.
+
+    Parameters
+    ----------
+    dense_weights : list of ndarrays, ``dense_weights[l]`` of shape (n_in_l, n_out_l)
+    """
+
+    def __init__(self, dense_weights):
+        self.dense_weights = [np.asarray(W, dtype=np.float64) for W in dense_weights]
+        n_layers = len(self.dense_weights)
+        self.figure = Figure(figsize=(10, 6.4), dpi=72)
+        (self.ax_hist, self.ax_mask), (self.ax_curve, self.ax_bars) = self.figure.subplots(2, 2)
+        self.figure.subplots_adjust(left=0.07, right=0.98, top=0.93, bottom=0.09, hspace=0.42, wspace=0.22)
+        self.layer = None
+        # histogram
+        self.hist_all = self.ax_hist.stairs([0], [0, 1], fill=True, color=PRUNED_COLOR, label="pruned")
+        self.hist_kept = self.ax_hist.stairs([0], [0, 1], fill=True, color=KEPT_COLOR, label="kept")
+        self.cuts = [self.ax_hist.axvline(0, color="black", linestyle="--", linewidth=1) for _ in range(2)]
+        self.ax_hist.set_xlabel("weight value (before pruning)")
+        self.ax_hist.legend(loc="upper right", fontsize=8)
+        # mask
+        self.image = None
+        self.ax_mask.set_xlabel("output neuron")
+        self.ax_mask.set_ylabel("input")
+        # accuracy curve
+        self.curve_line, = self.ax_curve.plot([], [], marker="o", markersize=3, color=KEPT_COLOR,
+                                              label="one-shot, no fine-tune")
+        self.dense_line = self.ax_curve.axhline(0, color="gray", linewidth=1, label="dense")
+        self.tolerance_line = self.ax_curve.axhline(0, color="gray", linestyle="--", linewidth=1,
+                                                    label="dense - tolerance")
+        self.point, = self.ax_curve.plot([], [], "o", markersize=9, color=POINT_COLOR, label="current")
+        self.ax_curve.set_xlim(-0.02, 1.0)
+        self.ax_curve.set_ylim(0, 100)
+        self.ax_curve.set_ylabel("validation accuracy (%)")
+        self.ax_curve.legend(loc="lower left", fontsize=8)
+        # per-layer bars
+        layers = np.arange(1, n_layers + 1)
+        self.weight_bars = self.ax_bars.bar(layers - 0.19, np.zeros(n_layers), 0.38, color=KEPT_COLOR,
+                                            label="weights pruned")
+        self.neuron_bars = self.ax_bars.bar(layers[:-1] + 0.19, np.zeros(n_layers - 1), 0.38, color=PRUNED_COLOR,
+                                            label="its output neurons removed")
+        self.ax_bars.set_xticks(layers)
+        self.ax_bars.set_ylim(0, 1)
+        self.ax_bars.set_xlabel("layer")
+        self.ax_bars.set_ylabel("fraction")
+        self.ax_bars.set_title("Per-layer sparsity")
+        self.ax_bars.legend(loc="upper left", fontsize=8)
+
+    def _show_layer(self, layer: int) -> None:
+        """Set the histogram bins and the mask image up for ``layer`` (only when it changes)."""
+        W = self.dense_weights[layer]
+        self.edges = np.histogram_bin_edges(W, bins=60)
+        counts, _ = np.histogram(W, bins=self.edges)
+        self.hist_all.set_data(counts, self.edges)
+        self.ax_hist.set_xlim(self.edges[0], self.edges[-1])
+        self.ax_hist.set_ylim(0, 1.1 * counts.max())
+        if self.image is not None:
+            self.image.remove()
+        self.image = self.ax_mask.imshow(np.ones_like(W), cmap="gray", vmin=0, vmax=1, aspect="auto",
+                                         interpolation="nearest")
+        self.ax_mask.set_title(f"Mask of layer {layer + 1} (black = pruned)")
+        self.layer = layer
+
+    def update(self, layer, mask, threshold, curve_x, curve_accuracy, current, baseline, tolerance, xlabel, title,
+               layer_sparsity, neurons_removed=None) -> bytes:
+        """Redraw with new data and return the PNG bytes.
+
+        ``mask`` has the shape of ``dense_weights[layer]``; ``threshold`` is a magnitude cut or
+        ``None``; accuracies are fractions and ``tolerance`` is in percentage points;
+        ``neurons_removed`` is one fraction per hidden layer, or ``None`` to hide those bars.
+        """
+        if layer != self.layer:
+            self._show_layer(layer)
+        W = self.dense_weights[layer]
+        kept = np.asarray(mask) != 0
+        kept_counts, _ = np.histogram(W[kept], bins=self.edges)
+        self.hist_kept.set_data(kept_counts, self.edges)
+        for line, x in zip(self.cuts, (-1, 1)):
+            line.set_visible(threshold is not None)
+            if threshold is not None:
+                line.set_xdata([x * threshold, x * threshold])
+        pruned = W.size - int(kept.sum())
+        cut = "" if threshold is None else f", cut |w| = {threshold:.4f}"
+        self.ax_hist.set_title(f"Layer {layer + 1}: {pruned} of {W.size} weights pruned{cut}")
+        self.image.set_data(kept.astype(np.float64))
+        self.curve_line.set_data(curve_x, 100 * np.asarray(curve_accuracy))
+        self.point.set_data([current[0]], [100 * current[1]])
+        self.dense_line.set_ydata([100 * baseline] * 2)
+        self.tolerance_line.set_ydata([100 * baseline - tolerance] * 2)
+        self.ax_curve.set_xlabel(xlabel)
+        self.ax_curve.set_title(title)
+        for bar, value in zip(self.weight_bars, layer_sparsity):
+            bar.set_height(value)
+        for bar, value in zip(self.neuron_bars, neurons_removed if neurons_removed is not None else
+                              [0.0] * len(self.neuron_bars)):
+            bar.set_height(value)
+            bar.set_visible(neurons_removed is not None)
+        return to_png(self.figure)
 
 
 def to_png(fig: Figure) -> bytes:
@@ -28,71 +129,6 @@ def to_png(fig: Figure) -> bytes:
     buffer = BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
-
-
-def draw_histogram(ax, W, mask, layer: int, threshold=None) -> None:
-    """Histogram of ``W`` (n_in, n_out), pruned weights stacked on kept ones, with the cut at +-threshold."""
-    ax.clear()
-    W = np.asarray(W, dtype=np.float64).ravel()
-    pruned = np.asarray(mask).ravel() == 0
-    edges = np.histogram_bin_edges(W, bins=60)
-    kept_counts, _ = np.histogram(W[~pruned], bins=edges)
-    all_counts, _ = np.histogram(W, bins=edges)
-    ax.stairs(all_counts, edges, fill=True, color=PRUNED_COLOR, label=f"pruned ({int(pruned.sum())})")
-    ax.stairs(kept_counts, edges, fill=True, color=KEPT_COLOR, label=f"kept ({int((~pruned).sum())})")
-    if threshold is not None:
-        for x in (-threshold, threshold):
-            ax.axvline(x, color="black", linestyle="--", linewidth=1)
-    ax.set_title(f"Layer {layer + 1} weights (before pruning)" + ("" if threshold is None else
-                                                                  f", cut |w| = {threshold:.4f}"))
-    ax.set_xlabel("weight value")
-    ax.legend(loc="upper right", fontsize=8)
-
-
-def draw_mask(ax, mask, layer: int) -> None:
-    """The 0/1 mask of one layer as an image: rows are inputs, columns are neurons (white = kept)."""
-    ax.clear()
-    ax.imshow(np.asarray(mask), cmap="gray", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    ax.set_title(f"Mask of layer {layer + 1} (black = pruned)")
-    ax.set_xlabel("output neuron")
-    ax.set_ylabel("input")
-
-
-def draw_curve(ax, x, accuracy, current, baseline: float, tolerance: float, xlabel: str, title: str) -> None:
-    """Accuracy vs sparsity for one setting, the baseline, the tolerance band and the current point.
-
-    ``accuracy`` and ``baseline`` are fractions; ``tolerance`` is in percentage points.
-    """
-    ax.clear()
-    ax.plot(x, 100 * np.asarray(accuracy), marker="o", markersize=3, color=KEPT_COLOR, label="one-shot, no fine-tune")
-    ax.axhline(100 * baseline, color="gray", linewidth=1, label="dense")
-    ax.axhline(100 * baseline - tolerance, color="gray", linestyle="--", linewidth=1,
-               label=f"dense - tolerance ({tolerance:g} points)")
-    ax.plot([current[0]], [100 * current[1]], "o", markersize=9, color=POINT_COLOR, label="current")
-    ax.set_xlim(-0.02, 1.0)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("validation accuracy (%)")
-    ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=8)
-
-
-def draw_layer_bars(ax, weight_sparsity, neuron_sparsity=None) -> None:
-    """Per-layer weight sparsity (and, for hidden layers, the fraction of neurons removed)."""
-    ax.clear()
-    layers = np.arange(1, len(weight_sparsity) + 1)
-    width = 0.38 if neuron_sparsity is not None else 0.7
-    ax.bar(layers - (width / 2 if neuron_sparsity is not None else 0), weight_sparsity, width,
-           color=KEPT_COLOR, label="weights pruned")
-    if neuron_sparsity is not None:
-        hidden = np.arange(1, len(neuron_sparsity) + 1)
-        ax.bar(hidden + width / 2, neuron_sparsity, width, color=PRUNED_COLOR, label="its output neurons removed")
-    ax.set_xticks(layers)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("layer")
-    ax.set_ylabel("fraction")
-    ax.set_title("Per-layer sparsity")
-    ax.legend(loc="upper left", fontsize=8)
 
 
 def action_color(action: str) -> str:
