@@ -30,6 +30,7 @@ Run: ``python benchmarks/bench_training.py`` (about 1-2 minutes on 2 cores);
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 import warnings
@@ -240,9 +241,11 @@ def report(name: str, result) -> str:
     for key, values in times.items():
         loss = result["losses"][key]
         loss_text = "" if np.isnan(loss) else f"{loss:.4f}"
+        ratios = ("-", "-") if key == GemmFloor.name else (f"{summary['ratio'][key]:.2f}",
+                                                         f"{summary['paired'][key]:.2f}")
         lines.append(f"{key:<14} {1e3 * summary['median'][key]:>10.2f} "
                      f"{1e3 * min(values):>8.2f}-{1e3 * max(values):<8.2f} {loss_text:>10} "
-                     f"{summary['ratio'][key]:>10.2f} {summary['paired'][key]:>8.2f}")
+                     f"{ratios[0]:>10} {ratios[1]:>8}")
     lines.append(f"GEMM share of our epoch: {100 * summary['gemm_share']:.0f}% "
                  f"(paired {100 * summary['gemm_share_paired']:.0f}%)")
     return "\n".join(lines)
@@ -264,7 +267,8 @@ def main(argv=None) -> int:
     with threadpool_limits(limits=1):
         blas = ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
                          f"{i['num_threads']} thread)" for i in threadpool_info() if i["user_api"] == "blas")
-        print(f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {blas}")
+        print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores, BLAS: {blas}")
+        print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
         if use_torch:
             print(f"torch {torch.__version__}, {torch.get_num_threads()} thread")
         else:
