@@ -1,7 +1,8 @@
 """The course helpers: the exercises' original code, exact patches, running and reading source."""
+import numpy as np
 import pytest
 
-from adaprune_edu.course import original_exercise, patch, run_source, unused_parameters
+from adaprune_edu.course import block_mask, n_m_mask, original_exercise, patch, run_source, unused_parameters
 
 
 def test_original_exercises_are_the_question_bank_code():
@@ -46,3 +47,28 @@ def test_unused_parameters():
     assert unused_parameters(original_exercise(8), "gradient_descent") == ["epochs"]
     with pytest.raises(ValueError, match="not defined"):
         unused_parameters("x = 1\n", "f")
+
+
+def test_n_m_mask_keeps_n_largest_per_group_of_m():
+    W = np.array([[1.0, 0.5], [-4.0, 0.1], [3.0, 0.2], [2.0, -0.3], [0.0, 9.0], [0.0, 8.0], [1.0, 0.0], [0.0, 0.0]])
+    mask = n_m_mask(W, 2, 4)
+    assert mask[:, 0].tolist() == [0, 1, 1, 0, 1, 0, 1, 0]  # tie among zeros: the earlier input is kept
+    assert mask[:, 1].tolist() == [1, 0, 0, 1, 1, 1, 0, 0]
+    assert mask.mean() == 0.5
+    with pytest.raises(ValueError, match="multiple of m=4"):
+        n_m_mask(np.ones((6, 2)), 2, 4)
+    with pytest.raises(ValueError, match="n"):
+        n_m_mask(np.ones((4, 2)), 5, 4)
+
+
+def test_block_mask_prunes_lowest_norm_blocks():
+    W = np.arange(16, dtype=float).reshape(4, 4)  # 2x2 blocks with L1 norms 10, 18, 42, 50
+    mask = block_mask(W, (2, 2), 0.5)
+    assert mask.tolist() == [[0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]]
+    assert block_mask(W, (2, 2), 0.25)[:2, :2].sum() == 0 and block_mask(W, (2, 2), 0.25)[:2, 2:].sum() == 4
+    with pytest.raises(ValueError, match="cannot be tiled"):
+        block_mask(np.ones((3, 4)), (2, 2), 0.5)
+    with pytest.raises(ValueError, match="amount"):
+        block_mask(W, (2, 2), 1.5)
+    with pytest.raises(TypeError, match="block_shape"):
+        block_mask(W, 2, 0.5)
