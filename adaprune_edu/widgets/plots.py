@@ -132,10 +132,12 @@ def to_png(fig: Figure) -> bytes:
 
 
 def action_color(action: str) -> str:
-    """Green for an accepted step, red for a rolled-back one, grey for anything else."""
+    """Green for an accepted step, red for a rolled-back one, orange for a forced one, grey otherwise."""
     action = action.lower()
     if action.startswith(("accept", "keep")):
         return "#2e8b57"
+    if action.startswith("force"):
+        return PRUNED_COLOR
     if action.startswith(("roll", "reject", "revert")):
         return POINT_COLOR
     return "gray"

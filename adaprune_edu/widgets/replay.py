@@ -104,7 +104,8 @@ class ReplayWidget:
             ("per-layer sparsity", layers),
             ("accepted so far", str(accepted)),
         ]
-        rows += [(key, str(value)) for key, value in record.items() if key not in REQUIRED_KEYS]
+        rows += [(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+                 for key, value in record.items() if key not in REQUIRED_KEYS and value is not None]
         body = "".join(f"<tr><td style='padding-right:1em'><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
                        for k, v in rows)
         self.readout.value = f"<table class='adaprune-replay'>{body}</table>"
