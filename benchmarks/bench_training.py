@@ -24,7 +24,7 @@ The GEMM floor is the time of the matrix multiplies alone for the same shapes as
 outputs. "GEMM share" is that floor divided by our median epoch time: the rest is the
 element-wise work (bias, activation, softmax, optimizer update, masks) and Python overhead.
 
-Run: ``python benchmarks/bench_training.py`` (about 1-2 minutes on 2 cores);
+Run: ``python benchmarks/bench_training.py`` (about a minute on 2 cores);
 ``--rounds`` / ``--epochs-per-round`` trade time for less noise. No timing is asserted anywhere.
 """
 from __future__ import annotations
@@ -47,6 +47,7 @@ from adaprune_edu.nn import MLP, Momentum
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
 BATCH_SIZE = 64
+EPOCHS_PER_ROUND = {"digits": 5, "large": 1}  # a digits epoch takes milliseconds: time several per round
 
 
 # ---------------------------------------------------------------------------- workloads
@@ -254,8 +255,9 @@ def report(name: str, result) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="digits,large", help="comma-separated: digits,large")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per workload")
-    parser.add_argument("--epochs-per-round", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds per workload")
+    parser.add_argument("--epochs-per-round", type=int, default=None,
+                        help=f"epochs per trainer per round (default: {EPOCHS_PER_ROUND})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     args = parser.parse_args(argv)
@@ -274,9 +276,11 @@ def main(argv=None) -> int:
         else:
             print("torch not installed (or --no-torch): PyTorch column skipped")
         for name in args.workloads.split(","):
-            result = run_workload(name.strip(), args.rounds, args.epochs_per_round, args.seed, use_torch)
+            name = name.strip()
+            epochs_per_round = args.epochs_per_round or EPOCHS_PER_ROUND.get(name, 1)
+            result = run_workload(name, args.rounds, epochs_per_round, args.seed, use_torch)
             print()
-            print(report(name.strip(), result), flush=True)
+            print(report(name, result), flush=True)
     return 0
 
 
