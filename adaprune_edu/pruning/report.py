@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .._checks import check_features, check_int
+from .._checks import check_choice, check_features, check_int
 from ..metrics import (
     bytes_bitmask,
     bytes_dense,
@@ -213,3 +213,47 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
             for name, predict in variants.items():  # side by side, same process, same data
                 report.latency_ms[name][b] = 1000 * measure_latency(predict, Xb, repeats=repeats, warmup=warmup)
     return report
+
+
+#: Resource metrics a budget can be set in (see :func:`resource_cost`).
+COST_METRICS = ("bytes_csr", "bytes_shrunk", "flops_sparse", "flops_shrunk", "latency_ms")
+
+
+def resource_cost(model, metric: str, X=None, batch_size: int = 1, repeats: int = 20) -> float:
+    """One number saying what deploying ``model`` costs, for a resource budget.
+
+    Parameters
+    ----------
+    model : MLP
+    metric : one of ``COST_METRICS``
+        ``"bytes_csr"``: bytes with every layer in CSR (unstructured sparsity pays off);
+        ``"bytes_shrunk"``: dense bytes after structured surgery (whole neurons pay off);
+        ``"flops_sparse"``: FLOPs per sample counting non-zero weights only (an ideal sparse
+        kernel); ``"flops_shrunk"``: dense FLOPs per sample after surgery (what a dense
+        kernel really does); ``"latency_ms"``: measured median milliseconds of the faster of
+        the shrunken dense network and its CSR export, at ``batch_size`` rows of ``X``.
+    X : ndarray of shape (n_samples, n_features); needed for "latency_ms" only
+    batch_size, repeats : for "latency_ms"
+
+    Returns
+    -------
+    float
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an adaprune_edu.nn.MLP, got {type(model).__name__}")
+    check_choice("metric", metric, COST_METRICS)
+    if metric == "bytes_csr":
+        return float(SparseMLP(model).nbytes)
+    if metric == "flops_sparse":
+        return float(flops_per_sample(model, sparse=True))
+    small = shrink(model)
+    if metric == "bytes_shrunk":
+        return float(bytes_dense(small))
+    if metric == "flops_shrunk":
+        return float(flops_per_sample(small))
+    if X is None:
+        raise ValueError("metric='latency_ms' measures inference time: pass X (e.g. the validation inputs)")
+    X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
+    Xb = _batch(X, check_int("batch_size", batch_size, minimum=1))
+    return 1000 * min(measure_latency(small.predict, Xb, repeats=repeats, warmup=2),
+                      measure_latency(SparseMLP(small).predict, Xb, repeats=repeats, warmup=2))

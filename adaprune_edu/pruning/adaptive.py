@@ -1,0 +1,411 @@
+"""The adaptive pruning controller: prune as far as the *task* allows, and no further.
+
+A fixed schedule ("prune to 90% in 10 steps") decides the final sparsity before seeing the
+task. The controller decides it while pruning, from validation accuracy:
+
+1. measure the dense validation accuracy; the floor is that minus ``tolerance``
+   (e.g. 0.01 = one accuracy point);
+2. prune a step (a fraction of what is still unpruned) with the chosen criterion,
+   granularity and per-layer allocation;
+3. check validation accuracy; if it is below the floor, fine-tune a few epochs and check
+   again (up to ``1 + recovery_rounds`` times);
+4. **accept** a step that ends above the floor and grow the next step (``growth``); on a
+   violation **roll back** to the last accepted masks and weights and shrink the step
+   (``shrink_factor``);
+5. **stop** when the step falls below ``min_step`` or a limit is hit (``max_steps`` prune
+   steps, ``max_epochs`` fine-tuning epochs in total), then spend the reserved
+   ``final_epochs`` (plus any unused epochs) fine-tuning the last accepted state.
+
+An easy task tolerates many large steps and ends very sparse; a hard task rejects steps
+early and ends denser: the same settings give different sparsities (the point of adaptivity).
+Only training and validation data are used; the test split is never seen.
+
+Per-layer budgets adapt in one of three ways (``allocation``): ``"global"`` ranks all
+weights (or neurons) of all layers together, so each layer loses what matters least across
+the network; ``"layer"`` takes the same fraction from every layer; ``"sensitivity"`` runs a
+:func:`.sensitivity.sensitivity_scan` first and gives robust layers proportionally larger steps.
+
+Resource-budget mode (``budget=("bytes_csr", 20_000)`` and the other :data:`.report.COST_METRICS`):
+the goal is then to get *under the budget* with the best validation accuracy. Steps still
+grow while accuracy holds and shrink when it does not, but a step at ``min_step`` that breaks
+the tolerance is taken anyway (action ``"force"``) because the budget must be met; steps
+are capped so as not to overshoot the budget; the run stops once the cost is within budget.
+
+>>> pruner = AdaptivePruner(tolerance=0.01).fit(model, X_train, y_train, X_val, y_val)  # doctest: +SKIP
+>>> pruner.model_, pruner.sparsity_, pruner.history_[-1]["action"]                     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._checks import check_choice, check_features, check_float, check_int, check_labels
+from ..nn import MLP
+from .model import CRITERIA, GRANULARITIES, global_sparsity, layer_sparsities, neuron_sparsity, prune_model
+from .report import COST_METRICS, resource_cost
+from .sensitivity import sensitivity_scan
+
+ALLOCATIONS = ("global", "layer", "sensitivity")
+_NEURON_ONLY = ("activation", "apoz")
+
+
+class AdaptivePruner:
+    """Prune, fine-tune, check validation accuracy, and adapt the step size.
+
+    Parameters
+    ----------
+    tolerance : float in [0, 1], default 0.01
+        Largest allowed drop of validation accuracy below the dense model's (0.01 = 1 point).
+    criterion : one of ``CRITERIA``, default "magnitude"
+    granularity : {"unstructured", "structured", "hybrid"}, default "unstructured"
+    allocation : {"global", "layer", "sensitivity"}, default "global"
+        How a step is shared among layers (see the module docstring). "sensitivity" works with
+        "unstructured" and "structured".
+    initial_step : float in (0, 1), default 0.5
+        First step: the fraction of still-unpruned weights (or alive neurons) to remove.
+    growth : float >= 1, default 1.5
+        Step multiplier after an accepted step (capped at ``max_step``).
+    shrink_factor : float in (0, 1), default 0.5
+        Step multiplier after a rolled-back step.
+    max_step, min_step : floats in (0, 1), defaults 0.75 and 0.05
+        Largest step; the run stops when the step falls below ``min_step``.
+    finetune_epochs : int >= 1, default 2
+        Epochs per fine-tuning round.
+    recovery_rounds : int >= 0, default 1
+        Extra fine-tuning rounds a step gets before it is rolled back.
+    max_steps : int >= 1, default 40
+        Limit on prune steps (accepted or not).
+    max_epochs : int >= 0, default 60
+        Limit on fine-tuning epochs in total, ``final_epochs`` included.
+    final_epochs : int >= 0, default 10
+        Epochs reserved for fine-tuning the final state; epochs the pruning loop leaves unused
+        are added to them.
+    budget : None or (metric, value), default None
+        Resource-budget mode: ``metric`` in ``COST_METRICS``, ``value`` > 0 in that metric's unit.
+    optimizer : "sgd", "momentum" or "adam", default "adam"
+        Fine-tuning optimizer (a fresh one per round). Adam at 1e-3 recovers accuracy after
+        pruning markedly better than momentum SGD at this budget (see benchmarks/).
+    learning_rate : float > 0 or None, default 1e-3
+    batch_size : int >= 1, default 64
+    structured_fraction : float in [0, 1], default 0.5
+        Hybrid only: a step removes ``structured_fraction * step`` of the neurons first.
+    score_batches : int >= 1, default 8
+        Training batches used by data-driven criteria (gradient, Taylor, activation, APoZ).
+    seed : int, default 0
+        For the "random" criterion.
+    progress : bool, default False
+        A progress bar over the fine-tuning epoch budget.
+
+    Attributes
+    ----------
+    model_ : MLP, the pruned, fine-tuned copy (the model passed to ``fit`` is not modified)
+    history_ : list of dicts, one per prune step plus a final "stop" record, with keys
+        ``step``, ``amount`` (the step size), ``target`` (weight sparsity aimed at for
+        unstructured/hybrid, neuron sparsity for structured), ``sparsity``, ``neuron_sparsity``,
+        ``layer_sparsity``, ``val_accuracy``, ``action`` ("accept", "rollback", "force",
+        "stop"), ``epochs`` (fine-tuning epochs in this step), ``total_epochs`` and ``cost``
+        (budget mode; else None)
+    dense_val_accuracy_, val_accuracy_ : floats
+    sparsity_, neuron_sparsity_ : floats, of ``model_``
+    epochs_used_, n_steps_ : ints
+    stop_reason_ : str
+    budget_met_ : bool or None (None without a budget)
+    cost_ : float or None, ``model_``'s cost in the budget's metric
+    allowances_ : list of floats or None, per-layer sparsities the sensitivity scan allowed
+    """
+
+    def __init__(self, tolerance=0.01, criterion="magnitude", granularity="unstructured", allocation="global",
+                 initial_step=0.5, growth=1.5, shrink_factor=0.5, max_step=0.75, min_step=0.05,
+                 finetune_epochs=2, recovery_rounds=1, max_steps=40, max_epochs=60, final_epochs=10,
+                 budget=None, optimizer="adam", learning_rate=1e-3, batch_size=64, structured_fraction=0.5,
+                 score_batches=8, seed=0, progress=False):
+        self.tolerance = tolerance
+        self.criterion = criterion
+        self.granularity = granularity
+        self.allocation = allocation
+        self.initial_step = initial_step
+        self.growth = growth
+        self.shrink_factor = shrink_factor
+        self.max_step = max_step
+        self.min_step = min_step
+        self.finetune_epochs = finetune_epochs
+        self.recovery_rounds = recovery_rounds
+        self.max_steps = max_steps
+        self.max_epochs = max_epochs
+        self.final_epochs = final_epochs
+        self.budget = budget
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.structured_fraction = structured_fraction
+        self.score_batches = score_batches
+        self.seed = seed
+        self.progress = progress
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        check_float("tolerance", self.tolerance, minimum=0.0, maximum=1.0)
+        check_choice("criterion", self.criterion, CRITERIA)
+        check_choice("granularity", self.granularity, GRANULARITIES)
+        check_choice("allocation", self.allocation, ALLOCATIONS)
+        if self.criterion in _NEURON_ONLY and self.granularity == "unstructured":
+            raise ValueError(f"criterion={self.criterion!r} scores whole neurons; with granularity='unstructured' "
+                             f"use one of {[c for c in CRITERIA if c not in _NEURON_ONLY]}")
+        if self.allocation == "sensitivity" and self.granularity == "hybrid":
+            raise ValueError("allocation='sensitivity' works with granularity 'unstructured' or 'structured'; "
+                             "for 'hybrid' use allocation 'global' or 'layer'")
+        for name in ("initial_step", "max_step", "min_step"):
+            check_float(name, getattr(self, name), minimum=0.0, maximum=1.0, strict_min=True)
+            if getattr(self, name) >= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)} must be < 1 (a step of 1 prunes everything)")
+        if self.min_step > self.max_step:
+            raise ValueError(f"min_step={self.min_step} must be <= max_step={self.max_step}")
+        check_float("growth", self.growth, minimum=1.0)
+        check_float("shrink_factor", self.shrink_factor, minimum=0.0, maximum=1.0, strict_min=True)
+        if self.shrink_factor >= 1.0:
+            raise ValueError(f"shrink_factor={self.shrink_factor} must be < 1 so that the step shrinks")
+        check_int("finetune_epochs", self.finetune_epochs, minimum=1)
+        check_int("recovery_rounds", self.recovery_rounds, minimum=0)
+        check_int("max_steps", self.max_steps, minimum=1)
+        check_int("max_epochs", self.max_epochs, minimum=0)
+        check_int("final_epochs", self.final_epochs, minimum=0)
+        if self.final_epochs > self.max_epochs:
+            raise ValueError(f"final_epochs={self.final_epochs} must be <= max_epochs={self.max_epochs}")
+        check_choice("optimizer", self.optimizer, {"sgd", "momentum", "adam"})
+        if self.learning_rate is not None:
+            check_float("learning_rate", self.learning_rate, minimum=0.0, strict_min=True)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_float("structured_fraction", self.structured_fraction, minimum=0.0, maximum=1.0)
+        check_int("score_batches", self.score_batches, minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise TypeError(f"progress={self.progress!r} must be True or False")
+        if self.budget is not None:
+            if isinstance(self.budget, (str, bytes)) or not isinstance(self.budget, (tuple, list)) \
+                    or len(self.budget) != 2:
+                raise TypeError(f"budget={self.budget!r} must be None or a pair (metric, value), "
+                                f"metric one of {list(COST_METRICS)}")
+            check_choice("budget[0]", self.budget[0], COST_METRICS)
+            check_float("budget[1]", self.budget[1], minimum=0.0, strict_min=True)
+
+    # ------------------------------------------------------------------ the loop's pieces
+    def _prune(self, model, step: float) -> None:
+        """Prune ``step`` of what remains, shared among layers as ``allocation`` says."""
+        common = dict(criterion=self.criterion, granularity=self.granularity, X=self._X_score,
+                      y=self._y_score, seed=self.seed, batch_size=self.batch_size, n_batches=self.score_batches)
+        if self.granularity == "hybrid":
+            common["structured_fraction"] = self.structured_fraction
+        if self.allocation == "sensitivity":
+            prune_model(model, None, scope=[step * w for w in self._layer_weights], **common)
+        else:
+            prune_model(model, step, scope=self.allocation, **common)
+
+    def _finetune(self, model, epochs: int) -> None:
+        model.fit(self._X_train, self._y_train, epochs=epochs, batch_size=self.batch_size,
+                  optimizer=self.optimizer, learning_rate=self.learning_rate, progress=False)
+        self._epochs += epochs
+        if self._bar is not None:
+            self._bar.update(epochs)
+
+    def _cost(self, model):
+        if self.budget is None:
+            return None
+        return resource_cost(model, self.budget[0], X=self._X_val, repeats=5)
+
+    def _target(self, model, step: float) -> float:
+        if self.granularity == "structured":
+            current = neuron_sparsity(model)
+        else:
+            current = global_sparsity(model)
+        return 1.0 - (1.0 - current) * (1.0 - step)
+
+    def _cap_to_budget(self, model, step: float) -> float:
+        """The smallest step in (0, ``step``] that brings the cost within budget, if ``step`` overshoots.
+
+        Bisection on trial copies (no training). Not for latency, whose measurements are too
+        noisy to bisect on.
+        """
+        if self.budget is None or self.budget[0] == "latency_ms":
+            return step
+        metric, limit = self.budget
+
+        def cost_after(amount):
+            trial = model.copy()
+            self._prune(trial, amount)
+            return resource_cost(trial, metric)
+
+        if cost_after(step) > limit:
+            return step
+        low, high = 0.0, step
+        for _ in range(12):
+            middle = (low + high) / 2
+            if cost_after(middle) <= limit:
+                high = middle
+            else:
+                low = middle
+        return high
+
+    def _record(self, model, step_index, amount, target, val, action, epochs, cost):
+        self.history_.append({
+            "step": step_index, "amount": amount, "target": target, "sparsity": global_sparsity(model),
+            "neuron_sparsity": neuron_sparsity(model) if model.n_layers > 1 else 0.0,
+            "layer_sparsity": layer_sparsities(model), "val_accuracy": val, "action": action,
+            "epochs": epochs, "total_epochs": self._epochs, "cost": cost,
+        })
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, model, X_train, y_train, X_val, y_val):
+        """Prune a copy of ``model`` adaptively; returns ``self`` (the result is ``model_``).
+
+        Parameters
+        ----------
+        model : MLP, trained; not modified
+        X_train : ndarray of shape (n_train, n_features)
+        y_train : ndarray of shape (n_train,)
+        X_val : ndarray of shape (n_val, n_features)
+        y_val : ndarray of shape (n_val,)
+        """
+        self._validate()
+        if not isinstance(model, MLP):
+            raise TypeError(f"model must be an adaprune_edu.nn.MLP, got {type(model).__name__}")
+        if self.granularity != "unstructured" and model.n_layers < 2:
+            raise ValueError(f"granularity={self.granularity!r} removes hidden neurons; this model has none")
+        self._X_train = check_features("X_train", X_train, model.n_features).astype(model.dtype, copy=False)
+        self._y_train = check_labels("y_train", y_train, self._X_train.shape[0], model.n_classes)
+        self._X_val = check_features("X_val", X_val, model.n_features).astype(model.dtype, copy=False)
+        self._y_val = check_labels("y_val", y_val, self._X_val.shape[0], model.n_classes)
+        n_score = min(self._X_train.shape[0], self.batch_size * self.score_batches)
+        self._X_score, self._y_score = self._X_train[:n_score], self._y_train[:n_score]
+
+        pruned = model.copy()
+        self.history_, self._epochs = [], 0
+        self.dense_val_accuracy_ = pruned.score(self._X_val, self._y_val)
+        floor = self.dense_val_accuracy_ - self.tolerance - 1e-12
+        self.allowances_ = None
+        if self.allocation == "sensitivity":
+            table = sensitivity_scan(pruned, self._X_val, self._y_val, criterion=self.criterion,
+                                     granularity=self.granularity, X_score=self._X_score, y_score=self._y_score,
+                                     seed=self.seed)
+            self.allowances_ = table.max_sparsity(self.tolerance)
+            smallest = min(table.rows, key=lambda r: r["sparsity"])["sparsity"]
+            floors = [max(a, smallest / 2) for a in self.allowances_]
+            self._layer_weights = [f / max(floors) for f in floors]
+
+        self._bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.max_epochs, desc="adaptive pruning", unit="epoch", leave=False)
+        try:
+            self._loop(pruned, floor)
+            self._final_finetune(pruned)
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+
+        self.model_ = pruned
+        self.val_accuracy_ = pruned.score(self._X_val, self._y_val)
+        self.sparsity_ = global_sparsity(pruned)
+        self.neuron_sparsity_ = neuron_sparsity(pruned) if pruned.n_layers > 1 else 0.0
+        self.cost_ = self._cost(pruned)
+        self.budget_met_ = None if self.budget is None else bool(self.cost_ <= self.budget[1])
+        self.epochs_used_ = self._epochs
+        self.n_steps_ = sum(1 for h in self.history_ if h["action"] != "stop")
+        reached = self.neuron_sparsity_ if self.granularity == "structured" else self.sparsity_
+        self._record(pruned, self.n_steps_ + 1, 0.0, reached, self.val_accuracy_, "stop",
+                     self._epochs - self._epochs_before_final, self.cost_)
+        self.history_[-1]["reason"] = self.stop_reason_
+        for name in ("_X_train", "_y_train", "_X_val", "_y_val", "_X_score", "_y_score", "_bar"):
+            delattr(self, name)
+        return self
+
+    def _loop(self, model, floor: float) -> None:
+        """Prune steps until the step is too small, a limit is hit, or the budget is met."""
+        step = float(self.initial_step)
+        good = model.get_state()
+        pruning_epochs = self.max_epochs - self.final_epochs
+        ft = self.finetune_epochs
+        steps = 0
+        self.stop_reason_ = "max_steps"
+        while steps < self.max_steps:
+            if self.budget is not None and self._cost(model) <= self.budget[1]:
+                self.stop_reason_ = "budget met"
+                break
+            if step < self.min_step:
+                if self.budget is None:
+                    self.stop_reason_ = "step below min_step"
+                    break
+                step = float(self.min_step)
+            if self.budget is None and self._epochs + ft > pruning_epochs and steps > 0:
+                self.stop_reason_ = "epoch budget"
+                break
+            amount = self._cap_to_budget(model, min(step, self.max_step))
+            target = self._target(model, amount)
+            self._prune(model, amount)
+            steps += 1
+            val = model.score(self._X_val, self._y_val)
+            epochs, rounds = 0, 0
+            while val < floor and rounds <= self.recovery_rounds and self._epochs + ft <= pruning_epochs:
+                self._finetune(model, ft)
+                epochs += ft
+                rounds += 1
+                val = model.score(self._X_val, self._y_val)
+            cost = self._cost(model)
+            if val >= floor:
+                action = "accept"
+            elif self.budget is not None and step <= self.min_step:
+                action = "force"  # the budget must be met: take the smallest step anyway
+            else:
+                action = "rollback"
+            self._record(model, steps, amount, target, val, action, epochs, cost)
+            if self._bar is not None:
+                self._bar.set_postfix(sparsity=f"{global_sparsity(model):.3f}", val=f"{val:.4f}", action=action)
+            if action == "rollback":
+                model.set_state(good)
+                step *= self.shrink_factor
+            else:
+                good = model.get_state()
+                if action == "accept":
+                    step = min(step * self.growth, self.max_step)
+        else:
+            self.stop_reason_ = "max_steps"
+        model.set_state(good)
+
+    def _final_finetune(self, model) -> None:
+        """Fine-tune the last accepted state with the reserved and the unused epochs.
+
+        The state at the end is kept, not the best validation epoch: picking the maximum of a
+        noisy validation curve selects luck (on digits it cost about half a test point).
+        """
+        self._epochs_before_final = self._epochs
+        epochs = self.max_epochs - self._epochs  # the reserve plus whatever the loop left unused
+        if epochs > 0:
+            self._finetune(model, epochs)
+
+    # ------------------------------------------------------------------ reading the result
+    def history_text(self) -> str:
+        """The step-by-step history as a text table."""
+        if not hasattr(self, "history_"):
+            raise ValueError("this AdaptivePruner is not fitted yet; call fit(...) first")
+        lines = [f"dense val accuracy {self.dense_val_accuracy_:.2%}, tolerance {self.tolerance:.2%}",
+                 "step  amount  target  sparsity  neurons   val acc  epochs  action"]
+        for h in self.history_:
+            lines.append(f"{h['step']:>4}  {h['amount']:>6.3f}  {h['target']:>6.1%}  {h['sparsity']:>8.1%}  "
+                         f"{h['neuron_sparsity']:>7.1%}  {h['val_accuracy']:>8.2%}  {h['epochs']:>6}  {h['action']}"
+                         + (f" ({h['reason']})" if "reason" in h else ""))
+        return "\n".join(lines)
+
+    def get_params(self) -> dict:
+        """Constructor arguments (scikit-learn's convention)."""
+        names = self.__init__.__code__.co_varnames[1:self.__init__.__code__.co_argcount]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self):
+        changed = {k: v for k, v in self.get_params().items()
+                   if not (isinstance(v, numbers.Number) and v == _DEFAULTS.get(k)) and v != _DEFAULTS.get(k)}
+        return "AdaptivePruner(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
+
+
+_DEFAULTS = dict(zip(AdaptivePruner.__init__.__code__.co_varnames[1:AdaptivePruner.__init__.__code__.co_argcount],
+                     AdaptivePruner.__init__.__defaults__))

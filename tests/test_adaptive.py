@@ -1,0 +1,174 @@
+"""The adaptive controller: accept / roll back / stop, limits, budgets, and adaptivity to the task."""
+import numpy as np
+import pytest
+
+from adaprune_edu.data import load_dataset
+from adaprune_edu.nn import MLP
+from adaprune_edu.pruning.adaptive import AdaptivePruner
+from adaprune_edu.pruning.model import global_sparsity, neuron_sparsity
+from adaprune_edu.pruning.report import resource_cost
+from adaprune_edu.pruning.surgery import shrink
+
+FAST = dict(max_epochs=12, final_epochs=2)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_dataset("digits", seed=0)
+    model = MLP([64, 32, 16, 10], seed=0)
+    model.fit(data.X_train, data.y_train, epochs=10, progress=False)
+    return model, data
+
+
+def fit(model, data, **kwargs):
+    return AdaptivePruner(**{**FAST, **kwargs}).fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
+
+
+@pytest.fixture(scope="module")
+def unstructured(digits):
+    model, data = digits
+    return fit(model, data)
+
+
+def test_constructor_only_stores_arguments():
+    pruner = AdaptivePruner(tolerance=-3, criterion="nonsense")  # validated in fit, not here
+    assert pruner.tolerance == -3 and pruner.criterion == "nonsense"
+    assert pruner.get_params()["granularity"] == "unstructured"
+    assert "tolerance=-3" in repr(pruner) and "granularity" not in repr(pruner)
+
+
+def test_fit_returns_self_and_leaves_the_input_model_alone(digits, unstructured):
+    model, data = digits
+    assert isinstance(unstructured.model_, MLP) and unstructured.model_ is not model
+    assert all(m["W"] is None for m in model.masks)
+    assert unstructured.dense_val_accuracy_ == model.score(data.X_val, data.y_val)
+    assert unstructured.sparsity_ == global_sparsity(unstructured.model_) > 0.3
+    assert unstructured.epochs_used_ <= 12
+    assert unstructured.val_accuracy_ == unstructured.model_.score(data.X_val, data.y_val)
+
+
+def test_history_records_follow_the_rules(unstructured):
+    pruner = unstructured
+    history = pruner.history_
+    assert history[-1]["action"] == "stop" and history[-1]["reason"] == pruner.stop_reason_
+    assert [h["step"] for h in history] == list(range(1, len(history) + 1))
+    assert {h["action"] for h in history[:-1]} <= {"accept", "rollback"}
+    floor = pruner.dense_val_accuracy_ - pruner.tolerance
+    for h in history[:-1]:
+        assert set(h) >= {"step", "target", "sparsity", "layer_sparsity", "val_accuracy", "action", "epochs"}
+        assert len(h["layer_sparsity"]) == 3
+        assert (h["val_accuracy"] >= floor) == (h["action"] == "accept")
+        assert h["sparsity"] == pytest.approx(h["target"], abs=1e-3)
+    # Step sizes: grow after an accept (up to max_step), shrink after a rollback.
+    for before, after in zip(history[:-2], history[1:-1]):
+        expected = (min(before["amount"] * 1.5, 0.75) if before["action"] == "accept"
+                    else before["amount"] * 0.5)
+        assert after["amount"] == pytest.approx(expected)
+    # The result has the masks of the last accepted step (final fine-tuning keeps masks).
+    accepted = [h for h in history if h["action"] == "accept"]
+    assert pruner.sparsity_ == pytest.approx(accepted[-1]["sparsity"])
+    assert sum(h["epochs"] for h in history) == pruner.epochs_used_
+    assert "step  amount" in pruner.history_text()
+
+
+def test_rollback_restores_the_last_good_state(digits):
+    model, data = digits
+    # Zero tolerance and huge steps: early steps fail and are rolled back.
+    pruner = fit(model, data, tolerance=0.0, initial_step=0.9, max_step=0.9, min_step=0.3, recovery_rounds=0)
+    actions = [h["action"] for h in pruner.history_]
+    assert "rollback" in actions
+    accepted = [h["sparsity"] for h in pruner.history_ if h["action"] == "accept"]
+    assert pruner.sparsity_ == pytest.approx(accepted[-1] if accepted else 0.0)
+    assert pruner.stop_reason_ == "step below min_step"
+
+
+def test_limits_max_steps_and_epochs(digits):
+    model, data = digits
+    pruner = fit(model, data, max_steps=2)
+    assert pruner.n_steps_ == 2 and pruner.stop_reason_ == "max_steps"
+    pruner = fit(model, data, max_epochs=0, final_epochs=0)
+    assert pruner.epochs_used_ == 0
+
+
+def test_same_settings_end_sparser_on_an_easy_task_than_on_a_hard_one():
+    sparsities = {}
+    for name in ("easy", "hard"):
+        data = load_dataset(name, seed=0)
+        model = MLP(data.default_layer_sizes(hidden=(64, 32)), seed=0)
+        model.fit(data.X_train, data.y_train, epochs=10, progress=False)
+        pruner = AdaptivePruner(**FAST).fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
+        sparsities[name] = pruner.sparsity_
+    assert sparsities["easy"] > sparsities["hard"] + 0.15
+
+
+@pytest.mark.parametrize("granularity, criterion", [("structured", "taylor"), ("hybrid", "apoz")])
+def test_structured_and_hybrid_remove_neurons_and_shrink_exactly(digits, granularity, criterion):
+    model, data = digits
+    pruner = fit(model, data, granularity=granularity, criterion=criterion)
+    assert pruner.neuron_sparsity_ == neuron_sparsity(pruner.model_) > 0.2
+    small = shrink(pruner.model_)
+    assert sum(small.layer_sizes[1:-1]) < 48
+    np.testing.assert_array_equal(small.predict(data.X_val), pruner.model_.predict(data.X_val))
+    if granularity == "hybrid":
+        assert pruner.sparsity_ > pruner.neuron_sparsity_ * 0.5
+
+
+def test_sensitivity_allocation_gives_layers_different_budgets(digits):
+    model, data = digits
+    pruner = fit(model, data, allocation="sensitivity")
+    assert len(pruner.allowances_) == 3
+    sparsities = pruner.history_[-1]["layer_sparsity"]
+    assert max(sparsities) - min(sparsities) > 0.05
+
+
+def test_budget_mode_gets_under_the_budget(digits):
+    model, data = digits
+    dense_bytes = resource_cost(model, "bytes_csr")
+    limit = 0.1 * dense_bytes
+    pruner = fit(model, data, budget=("bytes_csr", limit), tolerance=0.0)
+    assert pruner.budget_met_ and pruner.cost_ <= limit
+    assert pruner.cost_ == resource_cost(pruner.model_, "bytes_csr")
+    assert pruner.stop_reason_ == "budget met"
+    assert all(h["cost"] is not None for h in pruner.history_)
+    # Steps are capped so as not to overshoot: the result is close to the budget, not far below it.
+    assert pruner.cost_ > 0.8 * limit
+
+
+def test_deterministic(digits):
+    model, data = digits
+    a, b = fit(model, data, max_epochs=6), fit(model, data, max_epochs=6)
+    assert [h["val_accuracy"] for h in a.history_] == [h["val_accuracy"] for h in b.history_]
+    np.testing.assert_array_equal(a.model_.params[0]["W"], b.model_.params[0]["W"])
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(tolerance=1.5), ValueError, "tolerance"),
+    (dict(tolerance="1%"), TypeError, "tolerance"),
+    (dict(criterion="apoz"), ValueError, "criterion"),
+    (dict(granularity="channels"), ValueError, "granularity"),
+    (dict(allocation="sensitivity", granularity="hybrid"), ValueError, "allocation"),
+    (dict(initial_step=1.0), ValueError, "initial_step"),
+    (dict(min_step=0.8, max_step=0.5), ValueError, "min_step"),
+    (dict(shrink_factor=1.0), ValueError, "shrink_factor"),
+    (dict(growth=0.5), ValueError, "growth"),
+    (dict(final_epochs=20, max_epochs=10), ValueError, "final_epochs"),
+    (dict(max_steps=0), ValueError, "max_steps"),
+    (dict(budget=("bytes", 10)), ValueError, "budget"),
+    (dict(budget=("bytes_csr", -1.0)), ValueError, "budget"),
+    (dict(budget="bytes_csr=10"), TypeError, "budget"),
+    (dict(optimizer="rmsprop"), ValueError, "optimizer"),
+])
+def test_bad_arguments_raise_in_fit(digits, kwargs, error, match):
+    model, data = digits
+    with pytest.raises(error, match=match):
+        AdaptivePruner(**kwargs).fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
+
+
+def test_bad_data_raises(digits):
+    model, data = digits
+    with pytest.raises(TypeError, match="model must be"):
+        AdaptivePruner().fit(None, data.X_train, data.y_train, data.X_val, data.y_val)
+    with pytest.raises(ValueError, match="y_val"):
+        AdaptivePruner().fit(model, data.X_train, data.y_train, data.X_val, data.y_val[:-1])
+    with pytest.raises(ValueError, match="not fitted"):
+        AdaptivePruner().history_text()
