@@ -144,3 +144,32 @@ def block_mask(W, block_shape, amount: float) -> np.ndarray:
     keep = np.ones(tiles.size, dtype=bool)
     keep[np.argsort(tiles.ravel(), kind="stable")[:count]] = False
     return np.kron(keep.reshape(tiles.shape), np.ones((rows, cols)))
+
+
+def prune_and_evaluate(model, target, data, fine_tune_epochs=5, **prune_options):
+    """Prune a copy of ``model`` to ``target`` and measure test accuracy before and after fine-tuning.
+
+    The one experiment every comparison in the course repeats, so that all contenders get the
+    same budget: same starting model, same target, same number of fine-tuning epochs.
+
+    Parameters
+    ----------
+    model : MLP, trained; not modified
+    target : float in [0, 1], passed to :func:`adaprune_edu.pruning.prune_to_sparsity`
+    data : Dataset; pruning scores use the training split, accuracy the test split
+    fine_tune_epochs : int >= 0
+    **prune_options : criterion, granularity, scope, seed, ... for ``prune_to_sparsity``
+
+    Returns
+    -------
+    one_shot : float, test accuracy right after pruning
+    fine_tuned : float, test accuracy after ``fine_tune_epochs`` epochs of training
+    pruned : MLP, the fine-tuned pruned copy
+    """
+    from .pruning import prune_to_sparsity
+
+    fine_tune_epochs = check_int("fine_tune_epochs", fine_tune_epochs, minimum=0)
+    pruned = prune_to_sparsity(model.copy(), target, X=data.X_train, y=data.y_train, **prune_options)
+    one_shot = pruned.score(data.X_test, data.y_test)
+    pruned.fit(data.X_train, data.y_train, epochs=fine_tune_epochs, progress=False)
+    return one_shot, pruned.score(data.X_test, data.y_test), pruned

@@ -2,7 +2,16 @@
 import numpy as np
 import pytest
 
-from adaprune_edu.course import block_mask, n_m_mask, original_exercise, patch, run_source, unused_parameters
+from adaprune_edu.course import (
+    block_mask,
+    n_m_mask,
+    original_exercise,
+    patch,
+    prune_and_evaluate,
+    run_source,
+    unused_parameters,
+)
+from adaprune_edu.pruning import prune_to_sparsity
 
 
 def test_original_exercises_are_the_question_bank_code():
@@ -72,3 +81,20 @@ def test_block_mask_prunes_lowest_norm_blocks():
         block_mask(W, (2, 2), 1.5)
     with pytest.raises(TypeError, match="block_shape"):
         block_mask(W, 2, 0.5)
+
+
+def test_prune_and_evaluate_same_budget_and_untouched_input():
+    from adaprune_edu import MLP, load_dataset
+    from adaprune_edu.pruning import neuron_masks
+
+    data = load_dataset("moons", seed=0)
+    model = MLP([2, 16, 2], seed=0).fit(data.X_train, data.y_train, epochs=3, progress=False)
+    before = [p["W"].copy() for p in model.params]
+    one_shot, tuned, pruned = prune_and_evaluate(model, 0.5, data, fine_tune_epochs=2, granularity="structured")
+    assert all(np.array_equal(a, p["W"]) for a, p in zip(before, model.params))
+    assert int(neuron_masks(pruned)[0].sum()) == 8
+    assert one_shot == pytest.approx(prune_to_sparsity(model.copy(), 0.5, granularity="structured")
+                                     .score(data.X_test, data.y_test))
+    assert 0 <= tuned <= 1
+    with pytest.raises(ValueError, match="fine_tune_epochs"):
+        prune_and_evaluate(model, 0.5, data, fine_tune_epochs=-1)
