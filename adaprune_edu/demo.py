@@ -1,39 +1,322 @@
-"""``adaprune-edu demo``: train the default network on an embedded dataset and report it."""
+"""``adaprune-edu demo``: train, prune adaptively, and show what the pruning really bought.
+
+1. Train the course's default network (``[n_features, 256, 128, n_classes]``) on an embedded dataset.
+2. Run the adaptive controller (:class:`~adaprune_edu.pruning.adaptive.AdaptivePruner`) with its
+   defaults: validation accuracy may drop at most ``--tolerance`` below the dense model's.
+3. Print dense vs pruned on the *test* split (never seen by the controller): accuracy, sparsity,
+   parameters, non-zeros, FLOPs, bytes dense/CSR, measured latency at batch 1 and 1024, and for
+   structured or hybrid pruning the physically smaller architecture and its speed-up.
+4. Show adaptivity: the same settings on the "easy" and "hard" presets end at different sparsities.
+5. Save a figure (accuracy vs sparsity along the run, per-layer sparsity) to ``--out``, and with
+   ``--json FILE`` the same results machine-readably.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
+
+import numpy as np
 
 from .data import DATASETS, load_dataset
-from .metrics import bytes_dense, count_nonzeros, count_params, flops_per_sample
+from .metrics import count_nonzeros, count_params, flops_per_sample, measure_latency
 from .nn import MLP
+from .nn.training import one_blas_thread
+from .pruning.adaptive import AdaptivePruner
+from .pruning.model import CRITERIA, GRANULARITIES
+from .pruning.report import COST_METRICS, compression_report
+from .pruning.sparse import SparseMLP
+from .pruning.surgery import shrink
+
+BATCHES = (1, 1024)
+
+
+# ---------------------------------------------------------------------- arguments
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a fraction like 0.01 (= 1 point)") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} must be a fraction in [0, 1), e.g. 0.01 for one accuracy point")
+    return value
+
+
+def _budget(text: str):
+    """``METRIC=VALUE`` (absolute) or ``METRIC=VALUE%`` (percent of the dense model's cost)."""
+    metric, sep, value = text.partition("=")
+    if not sep or metric not in COST_METRICS:
+        raise argparse.ArgumentTypeError(f"--budget {text!r} must look like METRIC=VALUE or METRIC=PERCENT%, "
+                                         f"METRIC one of {list(COST_METRICS)} (e.g. bytes_csr=10%)")
+    relative = value.endswith("%")
+    try:
+        number = float(value[:-1] if relative else value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--budget {text!r}: {value!r} is not a number") from None
+    if not number > 0 or not np.isfinite(number):
+        raise argparse.ArgumentTypeError(f"--budget {text!r}: the value must be > 0")
+    return metric, number, relative
+
+
+def _hidden(text: str) -> tuple:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden {text!r} must be comma-separated ints like 256,128") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: every size must be >= 1")
+    return sizes
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an int") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adaprune-edu demo", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dataset", default="digits", choices=DATASETS)
+    parser.add_argument("--criterion", default="magnitude", choices=CRITERIA)
+    parser.add_argument("--granularity", default="unstructured", choices=GRANULARITIES)
+    parser.add_argument("--tolerance", default=0.01, type=_fraction,
+                        help="largest allowed drop in validation accuracy (0.01 = 1 point)")
+    parser.add_argument("--budget", default=None, type=_budget,
+                        help=f"resource budget instead of pruning as far as accuracy allows: METRIC=VALUE or "
+                             f"METRIC=PERCENT%% of the dense cost, METRIC in {list(COST_METRICS)}")
+    parser.add_argument("--seed", default=0, type=_positive_int)
+    parser.add_argument("--epochs", default=30, type=_positive_int, help="training epochs of the dense network")
+    parser.add_argument("--max-epochs", default=60, type=_positive_int, help="fine-tuning epochs for the controller")
+    parser.add_argument("--hidden", default=(256, 128), type=_hidden, help="hidden layer sizes")
+    parser.add_argument("--repeats", default=20, type=_positive_int, help="timed runs per latency measurement")
+    parser.add_argument("--out", default="demo_output", help="directory for the figure")
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--no-task-comparison", action="store_true",
+                        help="skip the easy-vs-hard run that shows adaptivity")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+# ---------------------------------------------------------------------- measurements
+def _latencies(predict, X: np.ndarray, repeats: int) -> dict:
+    out = {}
+    with one_blas_thread():  # as in compression_report: dense and CSR kernels on one thread each
+        for b in BATCHES:
+            Xb = np.ascontiguousarray(X[np.arange(b) % X.shape[0]])
+            out[b] = 1000 * measure_latency(predict, Xb, repeats=max(1, repeats), warmup=2)
+    return out
+
+
+def _deployed(model, granularity: str):
+    """The form a pruned model ships in: CSR (unstructured), smaller dense (structured), both (hybrid)."""
+    if granularity == "unstructured":
+        return SparseMLP(model), "csr"
+    if granularity == "structured":
+        return shrink(model), "smaller dense network"
+    return SparseMLP(shrink(model)), "smaller network in CSR"
+
+
+def _row(model, data, report, latency) -> dict:
+    return {
+        "test_accuracy": model.score(data.X_test, data.y_test),
+        "val_accuracy": model.score(data.X_val, data.y_val),
+        "params": count_params(model),
+        "nonzeros": count_nonzeros(model),
+        "sparsity": float(model.sparsity()),
+        "flops": flops_per_sample(model, sparse=True),
+        "flops_dense": report.flops_dense,
+        "bytes_dense": report.bytes_dense,
+        "bytes_csr": report.bytes_csr,
+        "latency_ms_batch1": latency[1],
+        "latency_ms_batch1024": latency[1024],
+    }
+
+
+def run(args) -> dict:
+    """Train, prune, measure; returns the JSON-able results."""
+    progress = not args.no_progress
+    data = load_dataset(args.dataset, seed=args.seed)
+    model = MLP(data.default_layer_sizes(hidden=args.hidden), seed=args.seed)
+    start = time.perf_counter()
+    print(f"Training {model} on {data} for {args.epochs} epochs")
+    model.fit(data.X_train, data.y_train, epochs=args.epochs, validation_data=(data.X_val, data.y_val),
+              progress=progress)
+    train_seconds = time.perf_counter() - start
+
+    budget = None
+    if args.budget is not None:
+        metric, value, relative = args.budget
+        from .pruning.report import resource_cost
+
+        value = value / 100 * resource_cost(model, metric, X=data.X_val) if relative else value
+        budget = (metric, value)
+    pruner = AdaptivePruner(tolerance=args.tolerance, criterion=args.criterion, granularity=args.granularity,
+                            budget=budget, max_epochs=args.max_epochs,
+                            final_epochs=min(10, args.max_epochs // 4), seed=args.seed, progress=progress)
+    print(f"Pruning adaptively: {pruner}")
+    start = time.perf_counter()
+    pruner.fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
+    prune_seconds = time.perf_counter() - start
+    pruned = pruner.model_
+
+    repeats = max(1, args.repeats)
+    dense_report = compression_report(model)
+    pruned_report = compression_report(pruned, data.X_test, repeats=repeats)
+    deployed, deployed_as = _deployed(pruned, args.granularity)
+    dense_latency = _latencies(model.predict, data.X_test, repeats)
+    pruned_latency = _latencies(deployed.predict, data.X_test, repeats)
+    dense_row = _row(model, data, dense_report, dense_latency)
+    pruned_row = _row(pruned, data, pruned_report, pruned_latency)
+    pruned_row.update(deployed_as=deployed_as, layer_sparsity=pruned_report.layer_sparsity,
+                      speedup_batch1=dense_latency[1] / pruned_latency[1],
+                      speedup_batch1024=dense_latency[1024] / pruned_latency[1024])
+    if args.granularity != "unstructured":
+        small = shrink(pruned)
+        pruned_row.update(
+            layer_sizes=small.layer_sizes, params_shrunk=count_params(small),
+            neurons_removed_fraction=pruned_report.neurons_removed_fraction,
+            flops_shrunk=pruned_report.flops_shrunk, flop_reduction=pruned_report.flop_reduction,
+            bytes_shrunk=pruned_report.bytes_shrunk)
+    results = {
+        "settings": {"dataset": args.dataset, "criterion": args.criterion, "granularity": args.granularity,
+                     "tolerance": args.tolerance, "budget": None if budget is None else list(budget),
+                     "seed": args.seed, "layer_sizes": model.layer_sizes, "epochs": args.epochs,
+                     "max_finetune_epochs": args.max_epochs},
+        "dense": dense_row,
+        "pruned": pruned_row,
+        "controller": {"finetune_epochs": pruner.epochs_used_, "steps": pruner.n_steps_,
+                       "stop_reason": pruner.stop_reason_, "budget_met": pruner.budget_met_, "cost": pruner.cost_,
+                       "dense_val_accuracy": pruner.dense_val_accuracy_, "history": pruner.history_},
+        "report": pruned_report.to_dict(),
+        "seconds": {"train": train_seconds, "prune": prune_seconds},
+    }
+    print()
+    print(format_table(results))
+    print()
+    print(pruned_report.to_text())
+    print()
+    print(pruner.history_text())
+    if not args.no_task_comparison:
+        results["task_adaptivity"] = compare_tasks(args)
+    figure = save_figure(pruner, Path(args.out) / "adaptive_pruning.png", args)
+    results["figure"] = str(figure)
+    print(f"\nFigure saved to {figure}")
+    return results
+
+
+def compare_tasks(args) -> dict:
+    """The same network and controller settings on the easy and the hard preset."""
+    out = {}
+    for name in ("easy", "hard"):
+        data = load_dataset(name, seed=args.seed)
+        model = MLP(data.default_layer_sizes(hidden=args.hidden), seed=args.seed)
+        model.fit(data.X_train, data.y_train, epochs=args.epochs, progress=False)
+        pruner = AdaptivePruner(tolerance=args.tolerance, criterion=args.criterion, granularity=args.granularity,
+                                max_epochs=args.max_epochs, final_epochs=min(10, args.max_epochs // 4), seed=args.seed)
+        pruner.fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
+        out[name] = {"dense_test_accuracy": model.score(data.X_test, data.y_test),
+                     "pruned_test_accuracy": pruner.model_.score(data.X_test, data.y_test),
+                     "sparsity": pruner.sparsity_, "neuron_sparsity": pruner.neuron_sparsity_}
+    print("\nSame settings, different tasks (the task decides how far pruning can go):")
+    for name, row in out.items():
+        print(f"  {name:<5} dense test {row['dense_test_accuracy']:.2%} -> pruned {row['pruned_test_accuracy']:.2%} "
+              f"at weight sparsity {row['sparsity']:.1%} (neurons removed {row['neuron_sparsity']:.1%})")
+    return out
+
+
+# ---------------------------------------------------------------------- output
+def format_table(results: dict) -> str:
+    dense, pruned = results["dense"], results["pruned"]
+    rows = [
+        ("test accuracy", f"{dense['test_accuracy']:.2%}", f"{pruned['test_accuracy']:.2%}"),
+        ("val accuracy", f"{dense['val_accuracy']:.2%}", f"{pruned['val_accuracy']:.2%}"),
+        ("weight sparsity", f"{dense['sparsity']:.1%}", f"{pruned['sparsity']:.1%}"),
+        ("parameters (stored)", f"{dense['params']:,}", f"{pruned['params']:,}"),
+        ("non-zeros", f"{dense['nonzeros']:,}", f"{pruned['nonzeros']:,}"),
+        ("FLOPs/sample (non-zero)", f"{dense['flops']:,}", f"{pruned['flops']:,}"),
+        ("bytes dense", f"{dense['bytes_dense']:,}", f"{pruned['bytes_dense']:,}"),
+        ("bytes CSR", f"{dense['bytes_csr']:,}", f"{pruned['bytes_csr']:,}"),
+        ("latency batch 1 (ms)", f"{dense['latency_ms_batch1']:.3f}", f"{pruned['latency_ms_batch1']:.3f}"),
+        ("latency batch 1024 (ms)", f"{dense['latency_ms_batch1024']:.3f}", f"{pruned['latency_ms_batch1024']:.3f}"),
+    ]
+    if "layer_sizes" in pruned:
+        rows += [
+            ("architecture", str(results["settings"]["layer_sizes"]), str(pruned["layer_sizes"])),
+            ("hidden neurons removed", "0.0%", f"{pruned['neurons_removed_fraction']:.1%}"),
+            ("FLOPs/sample (dense kernel)", f"{dense['flops_dense']:,}",
+             f"{pruned['flops_shrunk']:,} ({pruned['flop_reduction']:.2f}x fewer)"),
+        ]
+    settings = results["settings"]
+    lines = [f"{settings['dataset']}: {settings['granularity']} pruning, criterion {settings['criterion']}, "
+             f"tolerance {settings['tolerance']:.2%}; pruned latency measured as {pruned['deployed_as']}",
+             f"{'':<28}{'dense':>16}{'pruned':>28}"]
+    lines += [f"{name:<28}{a:>16}{b:>28}" for name, a, b in rows]
+    lines.append(f"{'speed-up (deployed form)':<28}{'':>16}"
+                 f"{'batch 1: %.2fx, batch 1024: %.2fx' % (pruned['speedup_batch1'], pruned['speedup_batch1024']):>28}")
+    return "\n".join(lines)
+
+
+def save_figure(pruner, path: Path, args) -> Path:
+    """Validation accuracy vs sparsity along the run, and the final per-layer sparsity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = [h for h in pruner.history_ if h["action"] != "stop"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    colors = {"accept": "tab:green", "rollback": "tab:red", "force": "tab:orange"}
+    key = "neuron_sparsity" if args.granularity == "structured" else "sparsity"
+    xs = [h[key] for h in history]
+    left.plot(xs, [h["val_accuracy"] for h in history], color="0.7", zorder=1)
+    for action, color in colors.items():
+        points = [(h[key], h["val_accuracy"]) for h in history if h["action"] == action]
+        if points:
+            left.scatter(*zip(*points), color=color, label=action, zorder=2)
+    left.axhline(pruner.dense_val_accuracy_, color="k", linestyle=":", label="dense")
+    left.axhline(pruner.dense_val_accuracy_ - pruner.tolerance, color="k", linestyle="--", label="floor (tolerance)")
+    left.set_xlabel("hidden neurons removed" if key == "neuron_sparsity" else "weight sparsity")
+    left.set_ylabel("validation accuracy")
+    left.set_title(f"adaptive pruning on {args.dataset}: every step")
+    left.legend(loc="lower left")
+    layers = pruner.history_[-1]["layer_sparsity"]
+    right.bar([f"W{i}" for i in range(len(layers))], layers, color="tab:blue")
+    right.set_ylim(0, 1)
+    right.set_ylabel("fraction of weights pruned")
+    right.set_title(f"final per-layer sparsity (overall {pruner.sparsity_:.1%})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="adaprune-edu demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="digits", choices=DATASETS)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    data = load_dataset(args.dataset, seed=args.seed)
-    model = MLP(data.default_layer_sizes(), seed=args.seed)
-    start = time.perf_counter()
-    model.fit(data.X_train, data.y_train, epochs=args.epochs, validation_data=(data.X_val, data.y_val),
-              progress=not args.no_progress)
-    seconds = time.perf_counter() - start
-    row = {
-        "test_accuracy": model.score(data.X_test, data.y_test),
-        "val_accuracy": model.score(data.X_val, data.y_val),
-        "params": count_params(model), "nonzeros": count_nonzeros(model),
-        "flops": flops_per_sample(model), "bytes_dense": bytes_dense(model), "train_seconds": seconds,
-    }
-    print(f"{args.dataset}: {model}")
-    for key, value in row.items():
-        print(f"  {key:<15} {value:.4f}" if isinstance(value, float) else f"  {key:<15} {value}")
+    args = build_parser().parse_args(argv)
+    if args.json is not None and Path(args.json).is_dir():
+        print(f"adaprune-edu demo: --json {args.json!r} is a directory; give a file name", file=sys.stderr)
+        return 2
+    results = run(args)
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"dense": row}, handle, indent=2)
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(results, indent=2, default=_json_default))
+        tmp.replace(path)  # never a half-written results file
+        print(f"Results written to {path}")
     return 0
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -32,6 +32,7 @@ from ..metrics import (
     measure_latency,
 )
 from ..nn import MLP
+from ..nn.training import one_blas_thread
 from .sparse import SparseMLP
 from .surgery import shrink
 
@@ -157,7 +158,9 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
         Possibly masked; not modified.
     X : ndarray of shape (n_samples, n_features), optional
         Inputs for the latency measurements; rows are repeated cyclically to fill each batch.
-        Without ``X`` no latency is measured (``latency_ms`` is None).
+        Without ``X`` no latency is measured (``latency_ms`` is None). Latency is measured on
+        one BLAS thread: SciPy's CSR product is single-threaded, so this compares like with
+        like, and on a busy machine spinning BLAS threads would distort the dense timings.
     repeats : int >= 1
         Timed runs per variant and batch size; the median is reported. Tests use 1-3.
     warmup : int >= 0
@@ -208,10 +211,11 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
         if small.layer_sizes != model.layer_sizes:
             variants["shrunk"] = small.predict
         report.latency_ms = {name: {} for name in variants}
-        for b in batch_sizes:
-            Xb = _batch(X, b)
-            for name, predict in variants.items():  # side by side, same process, same data
-                report.latency_ms[name][b] = 1000 * measure_latency(predict, Xb, repeats=repeats, warmup=warmup)
+        with one_blas_thread():  # like with like: SciPy's CSR product is single-threaded too
+            for b in batch_sizes:
+                Xb = _batch(X, b)
+                for name, predict in variants.items():  # side by side, same process, same data
+                    report.latency_ms[name][b] = 1000 * measure_latency(predict, Xb, repeats=repeats, warmup=warmup)
     return report
 
 
@@ -255,5 +259,6 @@ def resource_cost(model, metric: str, X=None, batch_size: int = 1, repeats: int 
         raise ValueError("metric='latency_ms' measures inference time: pass X (e.g. the validation inputs)")
     X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
     Xb = _batch(X, check_int("batch_size", batch_size, minimum=1))
-    return 1000 * min(measure_latency(small.predict, Xb, repeats=repeats, warmup=2),
-                      measure_latency(SparseMLP(small).predict, Xb, repeats=repeats, warmup=2))
+    with one_blas_thread():
+        return 1000 * min(measure_latency(small.predict, Xb, repeats=repeats, warmup=2),
+                          measure_latency(SparseMLP(small).predict, Xb, repeats=repeats, warmup=2))
