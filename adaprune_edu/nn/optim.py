@@ -21,6 +21,7 @@ class Optimizer:
     def __init__(self, learning_rate: float):
         self.learning_rate = check_float("learning_rate", learning_rate, minimum=0.0, strict_min=True)
         self.state: list[dict] = []
+        self._scratch_arrays: dict = {}  # see _scratch
 
     def _buffers(self, params):
         """Lazily create zeroed state buffers matching ``params`` (again if the shapes change)."""
@@ -61,13 +62,10 @@ class Optimizer:
 
     def _scratch(self, like: np.ndarray) -> np.ndarray:
         """A reusable work array of ``like``'s shape and dtype (holds no state between steps)."""
-        scratch = getattr(self, "_scratch_arrays", None)
-        if scratch is None:
-            scratch = self._scratch_arrays = {}
         key = (like.shape, like.dtype)
-        array = scratch.get(key)
+        array = self._scratch_arrays.get(key)
         if array is None:
-            array = scratch[key] = np.empty_like(like)
+            array = self._scratch_arrays[key] = np.empty_like(like)
         return array
 
 
