@@ -26,7 +26,7 @@ from .nn import MLP
 from .nn.training import one_blas_thread
 from .pruning.adaptive import AdaptivePruner
 from .pruning.model import CRITERIA, GRANULARITIES
-from .pruning.report import COST_METRICS, compression_report
+from .pruning.report import COST_METRICS, compression_report, inference_function
 from .pruning.sparse import SparseMLP
 from .pruning.surgery import shrink
 
@@ -170,8 +170,8 @@ def run(args) -> dict:
     dense_report = compression_report(model)
     pruned_report = compression_report(pruned, data.X_test, repeats=repeats)
     deployed, deployed_as = _deployed(pruned, args.granularity)
-    dense_latency = _latencies(model.predict, data.X_test, repeats)
-    pruned_latency = _latencies(deployed.predict, data.X_test, repeats)
+    dense_latency = _latencies(inference_function(model), data.X_test, repeats)
+    pruned_latency = _latencies(inference_function(deployed), data.X_test, repeats)
     dense_row = _row(model, data, dense_report, dense_latency)
     pruned_row = _row(pruned, data, pruned_report, pruned_latency)
     pruned_row.update(deployed_as=deployed_as, layer_sparsity=pruned_report.layer_sparsity,

@@ -85,3 +85,34 @@ def test_bad_arguments(kwargs, error, match):
         compression_report(MLP([6, 5, 2]), **kwargs)
     with pytest.raises(TypeError, match="model must be"):
         compression_report(None)
+
+
+def test_inference_function_equals_forward_for_dense_and_csr(X):
+    from adaprune_edu.pruning.report import inference_function
+    from adaprune_edu.pruning.sparse import SparseMLP
+
+    model = MLP([6, 8, 4, 3], activation="tanh", seed=4)
+    model.set_mask(1, (np.random.default_rng(1).random((8, 4)) > 0.5).astype(np.float32))
+    expected = model.forward(X)
+    np.testing.assert_allclose(inference_function(model)(X), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(inference_function(SparseMLP(model))(X), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="MLP or a SparseMLP"):
+        inference_function("model")
+
+
+def test_resource_cost_metrics(X):
+    from adaprune_edu.pruning.report import resource_cost
+    from adaprune_edu.pruning.sparse import SparseMLP
+
+    model = MLP([6, 8, 4, 3], seed=5)
+    model.set_mask(0, np.zeros((6, 8)) + (np.arange(8) < 2))
+    report = compression_report(model)
+    assert resource_cost(model, "bytes_csr") == SparseMLP(model).nbytes == report.bytes_csr
+    assert resource_cost(model, "bytes_shrunk") == report.bytes_shrunk
+    assert resource_cost(model, "flops_sparse") == report.flops_effective
+    assert resource_cost(model, "flops_shrunk") == report.flops_shrunk == 2 * (6 * 2 + 2 * 4 + 4 * 3)
+    assert resource_cost(model, "latency_ms", X=X, repeats=1) > 0
+    with pytest.raises(ValueError, match="pass X"):
+        resource_cost(model, "latency_ms")
+    with pytest.raises(ValueError, match="metric"):
+        resource_cost(model, "watts")
