@@ -202,8 +202,10 @@ class PruningExplorer:
 
     # ------------------------------------------------------------------ layout
     def _build_controls(self, criterion, granularity, target, tolerance):
-        style = {"description_width": "initial"}
-        slider = dict(min=0.0, max=0.99, step=0.01, continuous_update=False, readout_format=".2f", style=style)
+        style = {"description_width": "140px"}
+        layout = widgets.Layout(width="440px")
+        slider = dict(min=0.0, max=0.99, step=0.01, continuous_update=False, readout_format=".2f", style=style,
+                      layout=layout)
         self.target = widgets.FloatSlider(value=target, description="sparsity", **slider)
         sizes = self.model.layer_sizes
         self.layer_targets = [
@@ -216,7 +218,7 @@ class PruningExplorer:
                                                ("per-layer sliders", "per-layer")],
                                       value="global", description="scope")
         self.tolerance = widgets.FloatSlider(value=tolerance, min=0.0, max=20.0, step=0.5, continuous_update=False,
-                                             description="tolerance (points)", style=style)
+                                             description="tolerance (points)", style=style, layout=layout)
         self.show_layer = widgets.Dropdown(options=[(f"layer {i + 1}", i) for i in range(self.model.n_layers)],
                                            value=0, description="plot layer")
         self.readout = widgets.HTML()
