@@ -237,3 +237,36 @@ def test_explore_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         explore_main(["--notebook", str(tmp_path / "missing.ipynb")])
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_replay_of_a_real_adaptive_run(trained, digits):
+    adaptive = pytest.importorskip("adaprune_edu.pruning.adaptive")
+    pruner = adaptive.AdaptivePruner(tolerance=0.02, max_epochs=8, final_epochs=2, finetune_epochs=1)
+    pruner.fit(trained, digits.X_train, digits.y_train, digits.X_val, digits.y_val)
+    replay = ReplayWidget(pruner.history_)
+    assert replay.step.max == len(pruner.history_) - 1
+    replay.step.value = replay.step.max
+    last = pruner.history_[-1]
+    assert last["action"] in replay.readout.value and f"{100 * last['val_accuracy']:.2f}%" in replay.readout.value
+
+
+def test_structured_per_layer_targets_skip_the_output_layer(explorer):
+    explorer.criterion.value, explorer.granularity.value = "magnitude", "structured"
+    explorer.scope.value = "per-layer"
+    explorer.layer_targets[0].value, explorer.layer_targets[1].value = 0.25, 0.5
+    assert explorer.settings().layer_targets == (0.25, 0.5)
+    assert explorer.numbers["shrunk_layer_sizes"] == [64, 48, 16, 10]
+    explorer.granularity.value = "hybrid"  # one target only: explained, not crashed
+    assert "per-layer sliders work with" in explorer.error
+    explorer.scope.value, explorer.granularity.value = "global", "unstructured"
+    assert explorer.error is None
+
+
+def test_explore_main_runs_voila_on_the_notebook(tmp_path, monkeypatch, capsys):
+    notebook = tmp_path / "08_explorer.ipynb"
+    notebook.write_text("{}", encoding="utf-8")
+    calls = []
+    monkeypatch.setattr("adaprune_edu.widgets.app.subprocess.call", lambda cmd: calls.append(cmd) or 0)
+    assert explore_main(["--notebook", str(notebook), "--port", "9123"]) == 0
+    assert calls == [voila_command(notebook, port=9123)]
+    assert "http://127.0.0.1:9123/" in capsys.readouterr().out

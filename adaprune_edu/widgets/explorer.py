@@ -95,6 +95,9 @@ def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=
     batch that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on;
     ``scores`` are precomputed :func:`dense_scores` (``None``: computed by the library).
     """
+    if settings.scope == "per-layer" and settings.granularity == "hybrid":
+        raise ValueError("granularity='hybrid' prunes to one target (neurons first, then weights); per-layer "
+                         "sliders work with 'unstructured' and 'structured'. Pick another scope or granularity.")
     model.set_state(dense_state)
     if settings.scope == "per-layer":
         scope, target = list(settings.layer_targets), None
