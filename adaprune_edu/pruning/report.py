@@ -170,7 +170,7 @@ def inference_function(model):
         layers = [(layer["W_T"], layer["b"][:, None]) for layer in model.layers]
 
         def sparse_forward(X):
-            A_T = X.T
+            A_T = np.ascontiguousarray(X.T)  # SciPy's CSR @ dense walks rows of a C-ordered operand
             for W_T, b in layers[:-1]:
                 A_T = act(np.asarray(W_T @ A_T) + b, inplace=True)[0]
             return (np.asarray(layers[-1][0] @ A_T) + layers[-1][1]).T
