@@ -43,16 +43,16 @@ def dense_model(seed: int):
     return model, data
 
 
-def speedup(dense, small, X, repeats=30) -> float:
+def speedup(dense, small, X, repeats=50, rounds=9) -> float:
     """Dense over smaller-network latency at batch 1024: bare forward passes, one BLAS thread.
 
-    Five interleaved rounds of ``repeats`` timed runs each; the median of the five ratios.
+    ``rounds`` interleaved rounds of ``repeats`` timed runs each; the median of the ratios.
     """
     Xb = np.ascontiguousarray(X[np.arange(1024) % X.shape[0]])
     dense_forward, small_forward = inference_function(dense), inference_function(small)
     ratios = []
     with one_blas_thread():
-        for _ in range(5):
+        for _ in range(rounds):
             t_dense = measure_latency(dense_forward, Xb, repeats=repeats, warmup=3)
             t_small = measure_latency(small_forward, Xb, repeats=repeats, warmup=3)
             ratios.append(t_dense / t_small)
@@ -98,7 +98,7 @@ def run_unstructured(seeds, with_baselines):
     return a
 
 
-def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allocation="global"):
+def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allocation="auto"):
     print(f"\n## Structured: adaptive controller, criterion {criterion}, allocation {allocation}, tolerance "
           f"{100 * tolerance:g} point(s)")
     print("seed  dense   pruned  neurons removed  smaller network     FLOP red.  speed-up@1024  ratio"
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--structured-tolerance", type=float, default=0.01)
     parser.add_argument("--structured-criterion", default="magnitude")
-    parser.add_argument("--structured-allocation", default="global")
+    parser.add_argument("--structured-allocation", default="auto")
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args(argv)
     start = time.perf_counter()
