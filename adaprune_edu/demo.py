@@ -264,8 +264,9 @@ def format_table(results: dict) -> str:
 
 
 def save_figure(pruner, path: Path, args) -> Path:
-    """Validation accuracy vs sparsity along the run, and the final per-layer sparsity."""
+    """Validation accuracy vs sparsity along the run, and the final per-layer sparsity (and neurons)."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -274,23 +275,36 @@ def save_figure(pruner, path: Path, args) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     colors = {"accept": "tab:green", "rollback": "tab:red", "force": "tab:orange"}
     key = "neuron_sparsity" if args.granularity == "structured" else "sparsity"
-    xs = [h[key] for h in history]
-    left.plot(xs, [h["val_accuracy"] for h in history], color="0.7", zorder=1)
+    kept = [max(1.0 - h[key], 1e-4) for h in history]  # log scale: 50%, 90%, 99% pruned are evenly spaced
+    left.plot(kept, [h["val_accuracy"] for h in history], color="0.8", zorder=1)
     for action, color in colors.items():
-        points = [(h[key], h["val_accuracy"]) for h in history if h["action"] == action]
+        points = [(k, h["val_accuracy"]) for k, h in zip(kept, history) if h["action"] == action]
         if points:
             left.scatter(*zip(*points), color=color, label=action, zorder=2)
     left.axhline(pruner.dense_val_accuracy_, color="k", linestyle=":", label="dense")
     left.axhline(pruner.dense_val_accuracy_ - pruner.tolerance, color="k", linestyle="--", label="floor (tolerance)")
-    left.set_xlabel("hidden neurons removed" if key == "neuron_sparsity" else "weight sparsity")
-    left.set_ylabel("validation accuracy")
+    left.set_xscale("log")
+    ticks = [t for t in (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005) if min(kept) / 1.5 <= t <= 1.0]
+    left.set_xticks(ticks, [f"{t:.1%}".replace(".0%", "%") for t in ticks])
+    left.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    left.invert_xaxis()
+    left.set_xlabel(("hidden neurons" if key == "neuron_sparsity" else "weights") + " kept (log scale)")
+    left.set_ylabel("validation accuracy after the step")
     left.set_title(f"adaptive pruning on {args.dataset}: every step")
     left.legend(loc="lower left")
     layers = pruner.history_[-1]["layer_sparsity"]
-    right.bar([f"W{i}" for i in range(len(layers))], layers, color="tab:blue")
+    names = [f"W{i}" for i in range(len(layers))]
+    right.bar(names, layers, color="tab:blue", label="weights pruned")
+    if args.granularity != "unstructured":
+        from .pruning.model import neuron_masks
+
+        removed = [1.0 - float(np.mean(alive)) for alive in neuron_masks(pruner.model_)]
+        hidden = [f"hidden {i + 1}" for i in range(len(removed))]
+        right.bar(hidden, removed, color="tab:purple", label="neurons removed")
     right.set_ylim(0, 1)
-    right.set_ylabel("fraction of weights pruned")
-    right.set_title(f"final per-layer sparsity (overall {pruner.sparsity_:.1%})")
+    right.set_ylabel("fraction pruned")
+    right.set_title(f"final per-layer sparsity (weights overall {pruner.sparsity_:.1%})")
+    right.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
