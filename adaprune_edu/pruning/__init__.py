@@ -7,8 +7,14 @@ Read in this order:
 - :mod:`.criteria` -- importance scores: magnitude, gradient, Taylor, activation, APoZ, random;
 - :mod:`.regularizers` -- L1 and group-lasso penalties that drive weights / neurons to zero;
 - :mod:`.schedules` -- one-shot, iterative and gradual (AGP) sparsity targets per step;
-- :mod:`.model` -- pruning a whole MLP: granularity, scope, absolute targets.
+- :mod:`.model` -- pruning a whole MLP: granularity, scope, absolute targets;
+- :mod:`.surgery` -- cutting removed neurons out: a physically smaller network;
+- :mod:`.sparse` -- CSR export and a sparse forward pass;
+- :mod:`.report` -- what a pruned model costs: params, FLOPs, bytes, latency;
+- :mod:`.sensitivity` -- one layer at a time: how much can each layer lose?
+- :mod:`.adaptive` -- the adaptive controller: prune as far as the task allows.
 """
+from .adaptive import AdaptivePruner
 from .amount import compute_count, fraction_of_remaining
 from .criteria import (
     accumulated_gradient,
@@ -46,7 +52,11 @@ from .model import (
     weight_scores,
 )
 from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
+from .report import COST_METRICS, CompressionReport, compression_report, inference_function, resource_cost
 from .schedules import Iterative, OneShot, Polynomial
+from .sensitivity import SensitivityTable, sensitivity_scan
+from .sparse import SparseMLP, export_csr, to_csr
+from .surgery import removable_neurons, shrink
 
 __all__ = [
     "compute_count", "fraction_of_remaining",
@@ -58,4 +68,7 @@ __all__ = [
     "neuron_masks", "neuron_sparsity", "set_neuron_mask", "weight_scores", "neuron_scores",
     "L1Penalty", "GroupLassoPenalty", "zeroed_weights", "zeroed_neurons", "prune_small",
     "OneShot", "Iterative", "Polynomial",
+    "shrink", "removable_neurons", "SparseMLP", "to_csr", "export_csr",
+    "compression_report", "CompressionReport", "inference_function", "resource_cost", "COST_METRICS",
+    "sensitivity_scan", "SensitivityTable", "AdaptivePruner",
 ]
