@@ -146,7 +146,7 @@ def block_mask(W, block_shape, amount: float) -> np.ndarray:
     return np.kron(keep.reshape(tiles.shape), np.ones((rows, cols)))
 
 
-def prune_and_evaluate(model, target, data, fine_tune_epochs=5, **prune_options):
+def prune_and_evaluate(model, target, data, fine_tune_epochs=5, fit_options=None, **prune_options):
     """Prune a copy of ``model`` to ``target`` and measure test accuracy before and after fine-tuning.
 
     The one experiment every comparison in the course repeats, so that all contenders get the
@@ -158,6 +158,8 @@ def prune_and_evaluate(model, target, data, fine_tune_epochs=5, **prune_options)
     target : float in [0, 1], passed to :func:`adaprune_edu.pruning.prune_to_sparsity`
     data : Dataset; pruning scores use the training split, accuracy the test split
     fine_tune_epochs : int >= 0
+    fit_options : dict, optional
+        Extra arguments for ``fit`` during fine-tuning, e.g. ``{"optimizer": "adam", "learning_rate": 1e-3}``.
     **prune_options : criterion, granularity, scope, seed, ... for ``prune_to_sparsity``
 
     Returns
@@ -171,5 +173,5 @@ def prune_and_evaluate(model, target, data, fine_tune_epochs=5, **prune_options)
     fine_tune_epochs = check_int("fine_tune_epochs", fine_tune_epochs, minimum=0)
     pruned = prune_to_sparsity(model.copy(), target, X=data.X_train, y=data.y_train, **prune_options)
     one_shot = pruned.score(data.X_test, data.y_test)
-    pruned.fit(data.X_train, data.y_train, epochs=fine_tune_epochs, progress=False)
+    pruned.fit(data.X_train, data.y_train, epochs=fine_tune_epochs, progress=False, **(fit_options or {}))
     return one_shot, pruned.score(data.X_test, data.y_test), pruned

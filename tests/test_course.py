@@ -96,5 +96,7 @@ def test_prune_and_evaluate_same_budget_and_untouched_input():
     assert one_shot == pytest.approx(prune_to_sparsity(model.copy(), 0.5, granularity="structured")
                                      .score(data.X_test, data.y_test))
     assert 0 <= tuned <= 1
+    _, _, with_adam = prune_and_evaluate(model, 0.5, data, fine_tune_epochs=1, fit_options={"optimizer": "adam"})
+    assert type(with_adam.optimizer_).__name__ == "Adam"
     with pytest.raises(ValueError, match="fine_tune_epochs"):
         prune_and_evaluate(model, 0.5, data, fine_tune_epochs=-1)
