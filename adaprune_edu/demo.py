@@ -260,6 +260,15 @@ def format_table(results: dict) -> str:
     lines += [f"{name:<28}{a:>16}{b:>28}" for name, a, b in rows]
     lines.append(f"{'speed-up (deployed form)':<28}{'':>16}"
                  f"{'batch 1: %.2fx, batch 1024: %.2fx' % (pruned['speedup_batch1'], pruned['speedup_batch1024']):>28}")
+    controller = results["controller"]
+    lines.append(f"controller: {controller['steps']} steps, {controller['finetune_epochs']} fine-tuning epochs, "
+                 f"stopped: {controller['stop_reason']}")
+    if settings["budget"] is not None:
+        metric, limit = settings["budget"]
+        met = controller["budget_met"]
+        lines.append(f"budget: {metric} <= {limit:,.4g} -> {'met' if met else 'NOT met'} (cost "
+                     f"{controller['cost']:,.4g}; validation accuracy {'under the budget' if met else 'at the end'} "
+                     f"{pruned['val_accuracy']:.2%})")
     return "\n".join(lines)
 
 

@@ -111,7 +111,8 @@ class AdaptivePruner:
         ``layer_sparsity``, ``val_accuracy``, ``action`` ("accept", "rollback", "force",
         "stop"), ``epochs`` (fine-tuning epochs in this step), ``total_epochs`` and ``cost``
         (budget mode; else None)
-    dense_val_accuracy_, val_accuracy_ : floats
+    dense_val_accuracy_, val_accuracy_ : floats (in budget mode, ``val_accuracy_`` is the accuracy
+        reached under the budget, after the final fine-tuning)
     sparsity_, neuron_sparsity_ : floats, of ``model_``
     epochs_used_, n_steps_ : ints
     stop_reason_ : str
