@@ -1,0 +1,176 @@
+"""Runs inside the student's kernel: undo monkey-patching before every test cell.
+
+The grader executes :func:`install` before the first notebook cell, i.e. before any student
+code, and :func:`restore` right before every test cell. :func:`install` records the
+attributes of NumPy (all its loaded submodules), of this package, of ``math`` and
+``builtins``, the class dictionaries of the package's classes, and the kernel's hooks
+(IPython input transformers, AST transformers, event callbacks, custom exception handlers,
+``sys.excepthook``). :func:`restore` puts back every recorded attribute whose value was
+replaced, removes hooks the student added, and prints one line per repair so the grader
+can report it. So a student who writes ``np.allclose = lambda *a, **k: True``,
+``np.testing.assert_array_equal = print``, ``MLP.score = lambda *a: 1.0`` or installs
+``get_ipython().set_custom_exc(...)`` to swallow failures gets tests that run against the
+original functions.
+
+Limits (documented for instructors): code in the same process can always reach the
+grader's own objects. A student who reads this module and targets it (replacing
+``restore`` itself, mutating NumPy's C-level state, patching the kernel's messaging layer)
+can defeat it; the grader then reports nothing unusual. It raises the bar for the
+common tricks; it is not a sandbox.
+"""
+from __future__ import annotations
+
+import builtins
+import importlib
+import inspect
+import sys
+
+#: modules whose attributes are snapshotted (and every loaded submodule of those ending in ".")
+GUARDED_PREFIXES = ("numpy", "adaprune_edu", "math", "builtins", "IPython.core.interactiveshell",
+                    "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.kernelbase")
+#: imported before the snapshot so they are covered even if the student never imports them
+PRELOAD = ("numpy", "numpy.testing", "numpy.linalg", "numpy.random", "adaprune_edu.nn", "adaprune_edu.data",
+           "adaprune_edu.metrics", "adaprune_edu.pruning.amount", "adaprune_edu.pruning.masks",
+           "adaprune_edu.pruning.surgery")
+MARK = "adaprune-edu guard:"
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+_snapshot = None
+
+
+def _guarded(name: str) -> bool:
+    if name == "adaprune_edu.grading" or name.startswith("adaprune_edu.grading."):
+        return False  # the grader's own state (this snapshot) must not be "restored"
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in GUARDED_PREFIXES)
+
+
+def _class_dicts(modules) -> dict:
+    """``{class: dict(vars(class))}`` for classes defined in the guarded modules (Python classes only)."""
+    found = {}
+    for module in modules.values():
+        for value in list(vars(module).values()):
+            # Only heap types (classes written in Python): C types' attributes cannot be replaced anyway.
+            if inspect.isclass(value) and _guarded(getattr(value, "__module__", "") or "") \
+                    and value.__flags__ & _HEAP_TYPE:
+                found[value] = dict(vars(value))
+    return found
+
+
+def _shell():
+    try:
+        return get_ipython()  # noqa: F821 -- defined in an IPython kernel
+    except NameError:
+        return None
+
+
+def _hooks(shell) -> dict:
+    if shell is None:
+        return {"excepthook": sys.excepthook}
+    return {
+        "excepthook": sys.excepthook,
+        "input_transformers_cleanup": list(shell.input_transformers_cleanup),
+        "input_transformers_post": list(shell.input_transformers_post),
+        "ast_transformers": list(shell.ast_transformers),
+        "events": {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()},
+        "custom_exceptions": shell.custom_exceptions,
+        "instance": dict(vars(shell)),
+    }
+
+
+def set_memory_limit(megabytes) -> None:
+    """Cap this process's address space (``RLIMIT_AS``) so a huge allocation fails instead of swapping."""
+    if not megabytes:
+        return
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    limit = int(megabytes) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def install(memory_limit_mb=None) -> None:
+    """Take the snapshot (call before any student code runs) and apply the memory limit."""
+    global _snapshot
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module that fails to import is simply not guarded
+            pass
+    modules = {name: module for name, module in list(sys.modules.items()) if module is not None and _guarded(name)}
+    _snapshot = {
+        "modules": {name: (module, dict(vars(module))) for name, module in modules.items()},
+        "classes": _class_dicts(modules),
+        "hooks": _hooks(_shell()),
+    }
+    set_memory_limit(memory_limit_mb)
+
+
+#: replaced by the kernel itself around every execution
+KERNEL_MANAGED = {("builtins", "input"), ("builtins", "raw_input"), ("builtins", "getpass")}
+
+
+def _watched(key: str, label: str) -> bool:
+    """Dunder entries (``__warningregistry__``, ``__dict__``...) change legitimately, except in builtins."""
+    if (label, key) in KERNEL_MANAGED:
+        return False
+    return label == "builtins" or not (key.startswith("__") and key.endswith("__"))
+
+
+def _restore_namespace(label: str, target, saved: dict, setter, deleter, repairs: list) -> None:
+    current = vars(target)
+    for key, value in saved.items():
+        if not _watched(key, label):
+            continue
+        if key not in current or current[key] is not value:
+            setter(target, key, value)
+            repairs.append(f"{label}.{key}")
+    for key in [key for key in list(current) if key not in saved]:
+        if inspect.ismodule(current[key]) or not _watched(key, label):
+            continue  # a submodule imported later is legitimate
+        deleter(target, key)
+        repairs.append(f"{label}.{key} (added)")
+
+
+def _restore_hooks(shell, saved: dict, repairs: list) -> None:
+    if sys.excepthook != saved["excepthook"]:  # IPython re-binds it per cell: compare, not identity
+        sys.excepthook = saved["excepthook"]
+        repairs.append("sys.excepthook")
+    if shell is None or "events" not in saved:
+        return
+    for name in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
+        if list(getattr(shell, name)) != saved[name]:
+            getattr(shell, name)[:] = saved[name]
+            repairs.append(f"shell.{name}")
+    for event, callbacks in shell.events.callbacks.items():
+        if list(callbacks) != saved["events"].get(event, []):
+            callbacks[:] = saved["events"].get(event, [])
+            repairs.append(f"shell.events[{event!r}]")
+    if shell.custom_exceptions != saved["custom_exceptions"]:
+        shell.set_custom_exc((), None)
+        repairs.append("shell.set_custom_exc")
+    instance = vars(shell)
+    for key in list(instance):
+        value = instance[key]
+        if callable(value) and not inspect.isclass(value) and instance.get(key) is not saved["instance"].get(key, None):
+            if key in saved["instance"]:
+                instance[key] = saved["instance"][key]
+            else:
+                del instance[key]
+            repairs.append(f"shell.{key}")
+
+
+def restore() -> list:
+    """Undo replaced attributes and added hooks; print and return what was repaired."""
+    if _snapshot is None:
+        raise RuntimeError("adaprune_edu.grading.guard.install() was not called before restore()")
+    repairs = []
+    for name, (module, saved) in _snapshot["modules"].items():
+        _restore_namespace(name, module, saved, setattr, delattr, repairs)
+    for cls, saved in _snapshot["classes"].items():
+        _restore_namespace(f"{cls.__module__}.{cls.__qualname__}", cls, saved,
+                           lambda c, k, v: setattr(c, k, v), delattr, repairs)
+    _restore_hooks(_shell(), _snapshot["hooks"], repairs)
+    for repair in repairs:
+        builtins.print(MARK, "restored", repair)
+    return repairs
