@@ -147,10 +147,10 @@ def inference_function(model):
     """The bare forward pass of ``model`` as a function ``X -> logits``: what a deployment runs.
 
     Only the matrix products, bias additions and activations; no input validation and no
-    mask multiplication (pruned weights are already zero). ``MLP.predict`` spends ~50
-    microseconds per call on checks and masks; that fixed cost is the same for a big and a
-    small network and would hide the gain of a 10x smaller one, so latencies are timed on
-    this function for every variant alike.
+    mask multiplication (pruned weights are already zero). ``MLP.predict`` spends a fixed
+    time per call on checks and masks; that cost is the same for a big and a small network
+    and would hide the gain of a 10x smaller one, so latencies are timed on this function
+    for every variant alike.
 
     Parameters
     ----------
