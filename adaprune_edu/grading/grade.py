@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cells import SubmissionError, assignment_id, questions, read_notebook, read_notebook_bytes
+from .cells import SubmissionError, assignment_id, grade_id, is_test, questions, read_notebook, read_notebook_bytes
 from .report import atomic_write_text, write_report
 from .restore import restore_cells
 from .run import WorkerPool, run_notebook
@@ -140,7 +140,11 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
                             message=run["message"])
     notes += [f"restored {repair} before a test (tampering with it has no effect)" for repair in run["guard"]]
     status = {"completed": "graded"}.get(run["status"], run["status"])
-    return _result(name, found, status, run["message"], questions_=scored, notes=notes)
+    result = _result(name, found, status, run["message"], questions_=scored, notes=notes)
+    result["cell_errors"] = [{"cell": index, "grade_id": grade_id(cell), "error": record["error"][:300]}
+                             for index, (cell, record) in enumerate(zip(restored.cells, run["cells"]))
+                             if record["error"] and not is_test(cell)]
+    return result
 
 
 def _cache_key(path: Path, sources: dict, options) -> str | None:

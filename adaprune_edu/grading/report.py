@@ -93,6 +93,11 @@ def feedback_text(result) -> str:
         if question.get("message"):
             lines += ["", "```", question["message"], "```"]
         lines.append("")
+    if result.get("cell_errors"):
+        lines.append("## Errors outside the test cells")
+        lines += [f"- cell {e['cell']}" + (f" ({e['grade_id']})" if e["grade_id"] else "") + f": {e['error']}"
+                  for e in result["cell_errors"]]
+        lines.append("")
     if result.get("notes"):
         lines.append("## Notes from the grader")
         lines += [f"- {note}" for note in result["notes"]]

@@ -94,7 +94,7 @@ def _execute(job: dict) -> dict:
     os.environ.pop("OLDPWD", None)
     os.chdir(workdir)
     client = Client(nb, timeout=job["timeout"], allow_errors=True, interrupt_on_timeout=True,
-                    kernel_name="python3", resources={"metadata": {"path": workdir}})
+                    kernel_name="python3", resources={"metadata": {"path": workdir}}, shutdown_kernel="immediate")
     client.timed_out, client.interrupted, client.replies = set(), set(), {}
 
     def on_executed(cell, cell_index, execute_reply):
@@ -113,10 +113,13 @@ def _execute(job: dict) -> dict:
             raise RuntimeError(f"grader cell failed: {_error_text(cell)}")
         return _stdout_text(cell)
 
+    started = time.perf_counter()
     try:
         with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL):
+            outcome["kernel_start_seconds"] = round(time.perf_counter() - started, 3)
             if job.get("guard", True):
                 hidden(GUARD_INSTALL.format(memory_limit_mb=job.get("memory_limit_mb")), -1)
+                outcome["guard_install_seconds"] = round(time.perf_counter() - started, 3)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -130,9 +133,11 @@ def _execute(job: dict) -> dict:
                     outcome["guard"] += [line[len(MARK):].strip() for line in repairs.splitlines()
                                          if line.startswith(MARK)]
                 client.current = index
+                cell_started = time.perf_counter()
                 client.execute_cell(cell, index)
-                records[index].update(ran=True, status=client.replies.get(index, "error"),
-                                      error=_error_text(cell), timed_out=index in client.timed_out,
+                records[index].update(ran=True, seconds=round(time.perf_counter() - cell_started, 3),
+                                      status=client.replies.get(index, "error"), error=_error_text(cell),
+                                      timed_out=index in client.timed_out,
                                       stdout=_stdout_text(cell))
     except DeadKernelError as error:
         outcome.update(status="kernel_died", message=f"the kernel died ({error})")
@@ -146,6 +151,7 @@ def _execute(job: dict) -> dict:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
     outcome["cells"] = records
+    outcome["seconds"] = round(time.perf_counter() - started, 3)
     return outcome
 
 
