@@ -80,8 +80,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    value = _positive_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="adaprune-edu demo", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="adaprune-edu demo",
+                                     description="Train, prune adaptively, and show what the pruning really bought.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", default="digits", choices=DATASETS)
     parser.add_argument("--criterion", default="magnitude", choices=CRITERIA)
@@ -95,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", default=30, type=_positive_int, help="training epochs of the dense network")
     parser.add_argument("--max-epochs", default=60, type=_positive_int, help="fine-tuning epochs for the controller")
     parser.add_argument("--hidden", default=(256, 128), type=_hidden, help="hidden layer sizes")
-    parser.add_argument("--repeats", default=20, type=_positive_int, help="timed runs per latency measurement")
+    parser.add_argument("--repeats", default=20, type=_at_least_one, help="timed runs per latency measurement")
     parser.add_argument("--out", default="demo_output", help="directory for the figure")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--no-task-comparison", action="store_true",
@@ -110,7 +118,7 @@ def _latencies(predict, X: np.ndarray, repeats: int) -> dict:
     with one_blas_thread():  # as in compression_report: dense and CSR kernels on one thread each
         for b in BATCHES:
             Xb = np.ascontiguousarray(X[np.arange(b) % X.shape[0]])
-            out[b] = 1000 * measure_latency(predict, Xb, repeats=max(1, repeats), warmup=2)
+            out[b] = 1000 * measure_latency(predict, Xb, repeats=repeats, warmup=2)
     return out
 
 
@@ -166,7 +174,7 @@ def run(args) -> dict:
     prune_seconds = time.perf_counter() - start
     pruned = pruner.model_
 
-    repeats = max(1, args.repeats)
+    repeats = args.repeats
     dense_report = compression_report(model)
     pruned_report = compression_report(pruned, data.X_test, repeats=repeats)
     deployed, deployed_as = _deployed(pruned, args.granularity)
@@ -322,7 +330,11 @@ def save_figure(pruner, path: Path, args) -> Path:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.granularity == "unstructured" and args.criterion in ("activation", "apoz"):
+        parser.error(f"--criterion {args.criterion} scores whole neurons; use it with --granularity structured "
+                     "or hybrid, or pick magnitude, gradient, taylor or random")
     if args.json is not None and Path(args.json).is_dir():
         print(f"adaprune-edu demo: --json {args.json!r} is a directory; give a file name", file=sys.stderr)
         return 2

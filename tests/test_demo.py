@@ -58,6 +58,7 @@ def test_same_seed_same_results(tmp_path):
 @pytest.mark.parametrize("argv", [
     ["--tolerance", "2"], ["--tolerance", "abc"], ["--budget", "watts=3"], ["--budget", "bytes_csr=-1"],
     ["--granularity", "channels"], ["--dataset", "mnist"], ["--hidden", "0"], ["--seed", "-1"],
+    ["--repeats", "0"], ["--criterion", "apoz"],
 ])
 def test_bad_options_exit_with_usage_error(argv, capsys):
     with pytest.raises(SystemExit) as info:
