@@ -26,7 +26,7 @@ from .nn import MLP
 from .nn.training import one_blas_thread
 from .pruning.adaptive import AdaptivePruner
 from .pruning.model import CRITERIA, GRANULARITIES
-from .pruning.report import COST_METRICS, compression_report, inference_function
+from .pruning.report import COST_METRICS, compression_report, inference_function, settle_allocator
 from .pruning.sparse import SparseMLP
 from .pruning.surgery import shrink
 
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------- measurements
 def _latencies(predict, X: np.ndarray, repeats: int) -> dict:
     out = {}
+    settle_allocator()
     with one_blas_thread():  # as in compression_report: dense and CSR kernels on one thread each
         for b in BATCHES:
             Xb = np.ascontiguousarray(X[np.arange(b) % X.shape[0]])

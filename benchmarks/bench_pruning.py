@@ -30,7 +30,7 @@ from adaprune_edu.nn import MLP
 from adaprune_edu.nn.training import one_blas_thread
 from adaprune_edu.pruning.adaptive import AdaptivePruner
 from adaprune_edu.pruning.model import neuron_sparsity, prune_to_sparsity
-from adaprune_edu.pruning.report import inference_function
+from adaprune_edu.pruning.report import inference_function, settle_allocator
 from adaprune_edu.pruning.surgery import shrink
 
 LAYERS = [64, 256, 128, 10]
@@ -53,6 +53,7 @@ def speedup(dense, small, X, repeats=50, rounds=9) -> float:
     Xb = np.ascontiguousarray(X[np.arange(1024) % X.shape[0]])
     dense_forward, small_forward = inference_function(dense), inference_function(small)
     dense_times, small_times = [], []
+    settle_allocator()  # see its docstring: otherwise 1 MB activations pay page faults in some runs only
     with one_blas_thread():
         for _ in range(rounds):
             dense_times.append(measure_latency(dense_forward, Xb, repeats=repeats, warmup=3))
@@ -99,16 +100,18 @@ def run_unstructured(seeds, with_baselines):
     return a
 
 
-def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allocation="auto"):
-    print(f"\n## Structured: adaptive controller, criterion {criterion}, allocation {allocation}, tolerance "
-          f"{100 * tolerance:g} point(s)")
+def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allocation="auto", flop_budget=None):
+    mode = (f"tolerance {100 * tolerance:g} point(s)" if flop_budget is None
+            else f"FLOP budget: dense FLOPs after surgery <= {flop_budget:.0%} of dense")
+    print(f"\n## Structured: adaptive controller, criterion {criterion}, allocation {allocation}, {mode}")
     print("seed  dense   pruned  neurons removed  smaller network     FLOP red.  speed-up@1024  ratio"
           + ("  one-shot  random" if with_baselines else ""))
     rows = []
     for seed in seeds:
         model, data = dense_model(seed)
+        budget = None if flop_budget is None else ("flops_shrunk", flop_budget * flops_per_sample(model))
         pruner = AdaptivePruner(tolerance=tolerance, granularity="structured", criterion=criterion,
-                                allocation=allocation, seed=seed).fit(
+                                allocation=allocation, budget=budget, seed=seed).fit(
             model, data.X_train, data.y_train, data.X_val, data.y_val)
         small = shrink(pruner.model_)
         reduction = flops_per_sample(model) / flops_per_sample(small)
@@ -139,11 +142,13 @@ def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allo
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "unstructured", "structured"], default="all")
+    parser.add_argument("--part", choices=["all", "unstructured", "structured", "structured-budget"], default="all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--structured-tolerance", type=float, default=0.01)
     parser.add_argument("--structured-criterion", default="magnitude")
     parser.add_argument("--structured-allocation", default="auto")
+    parser.add_argument("--flop-budget", type=float, default=0.2,
+                        help="structured-budget part: FLOPs after surgery as a fraction of dense")
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -152,6 +157,9 @@ def main(argv=None) -> int:
     if args.part in ("all", "structured"):
         run_structured(args.seeds, args.structured_tolerance, not args.no_baselines, args.structured_criterion,
                        args.structured_allocation)
+    if args.part in ("all", "structured-budget"):
+        run_structured(args.seeds, args.structured_tolerance, not args.no_baselines, args.structured_criterion,
+                       args.structured_allocation, flop_budget=args.flop_budget)
     print(f"\n({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -23,7 +23,7 @@ from adaprune_edu.metrics import measure_latency
 from adaprune_edu.nn import MLP
 from adaprune_edu.nn.training import one_blas_thread
 from adaprune_edu.pruning.model import prune_to_sparsity
-from adaprune_edu.pruning.report import inference_function
+from adaprune_edu.pruning.report import inference_function, settle_allocator
 from adaprune_edu.pruning.sparse import SparseMLP
 
 SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     print(f"{'sparsity':>8}  {'CSR bytes/dense':>15}  {'b=1 dense':>9}  {'b=1 CSR':>8}  {'ratio':>5}  "
           f"{'b=1024 dense':>12}  {'b=1024 CSR':>10}  {'ratio':>5}")
     crossover = {1: None, 1024: None}
+    settle_allocator()  # see its docstring: otherwise 1 MB activations pay page faults in some runs only
     with one_blas_thread():
         for sparsity in SPARSITIES:
             model = base.copy()
