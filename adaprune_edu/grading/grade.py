@@ -107,10 +107,10 @@ def _result(name, assignment, status, message, expected_questions=(), questions_
     rows = questions_ if questions_ is not None else [
         {"question": q["question"], "points": 0.0, "max_points": q["max_points"], "status": status,
          "message": message} for q in expected_questions]
-    auto = [q for q in rows if q["status"] != "manual"]
     return {"submission": name, "assignment": assignment, "status": status, "message": message,
-            "questions": rows, "notes": list(notes),
-            "score": sum(q["points"] or 0.0 for q in auto), "max_score": sum(q["max_points"] for q in auto)}
+            "questions": rows, "notes": list(notes), "score": sum(q["points"] or 0.0 for q in rows),
+            "max_score": sum(q["max_points"] for q in rows),
+            "needs_manual_grading": [q["question"] for q in rows if q["status"] == "manual"]}
 
 
 def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:

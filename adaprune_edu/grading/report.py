@@ -7,7 +7,8 @@ of one. The CSV has one row per submission and question:
 ``submission, assignment, question, points, max_points, status``
 
 ``status`` is ``passed`` / ``failed`` / ``timeout`` / ``syntax_error`` / ``kernel_died`` /
-``manual`` (a written answer, ``points`` left empty for the instructor) for graded questions,
+``manual`` (a written answer, ``points`` left empty for the instructor) / ``unanswered`` (a
+written answer left as released, 0 points) for graded questions,
 or, for a submission that could not be run at all, the reason on every row: ``missing``,
 ``empty``, ``invalid_notebook``, ``unknown_assignment``, ``wrong_assignment``,
 ``grader_error``.
@@ -84,7 +85,8 @@ def feedback_text(result) -> str:
     lines.append(f"- assignment: {result['assignment'] or 'unknown'}")
     lines.append(f"- status: {result['status']}" + (f" ({result['message']})" if result.get("message") else ""))
     if result["questions"]:
-        lines.append(f"- autograded score: {_number(result['score'])} / {_number(result['max_score'])}")
+        lines.append(f"- score: {_number(result['score'])} / {_number(result['max_score'])}"
+                     + (" (written answers still to be graded)" if result.get("needs_manual_grading") else ""))
     lines.append("")
     for question in result["questions"]:
         earned = "needs manual grading" if question["status"] == "manual" else \

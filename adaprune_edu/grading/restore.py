@@ -9,7 +9,8 @@ The notebook that is executed follows the **source** (solution) notebook cell by
 - cells the student added (no known ``grade_id``) are kept, right after the source cell they
   followed in the submission, as ordinary code: if they carry nbgrader metadata (a copied
   test cell, a made-up ``grade_id``) it is removed, so they can never earn points;
-- notebook metadata (the kernel to use) comes from the source; all outputs are cleared.
+- notebook metadata (the kernel to use) comes from the source; all outputs are cleared;
+- a written answer left exactly as released is flagged, so it scores 0 as in nbgrader.
 
 What changed is reported as notes for the feedback file.
 """
@@ -20,6 +21,9 @@ import copy
 import nbformat
 
 from .cells import grade_id, is_protected
+
+#: cell metadata flag the grader sets on a written answer left as released
+UNANSWERED = "adaprune_edu_unanswered"
 
 
 def visible_source(source: str) -> str:
@@ -33,6 +37,23 @@ def visible_source(source: str) -> str:
         elif not hidden:
             kept.append(line)
     return "\n".join(kept).strip()
+
+
+TEXT_STUB = "YOUR ANSWER HERE"  # what nbgrader's ClearSolutions leaves in a written answer
+
+
+def released_text(source: str) -> str:
+    """A markdown answer as nbgrader's ``ClearSolutions`` releases it (solution region -> stub)."""
+    lines, inside, replaced = [], False, False
+    for line in source.split("\n"):
+        if "### BEGIN SOLUTION" in line:
+            inside = replaced = True
+            lines.append(line[: len(line) - len(line.lstrip())] + TEXT_STUB)
+        elif "### END SOLUTION" in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines) if replaced else TEXT_STUB
 
 
 def _clean(cell):
@@ -93,12 +114,18 @@ def restore_cells(submission, source):
         if gid is not None and not is_protected(source_cell):
             if gid in answers:
                 make = nbformat.v4.new_code_cell if source_cell.cell_type == "code" else nbformat.v4.new_markdown_cell
-                cells.append(make(source=answers[gid].source,
-                                  metadata={"nbgrader": copy.deepcopy(source_cell.metadata["nbgrader"])}))
+                answer = make(source=answers[gid].source,
+                              metadata={"nbgrader": copy.deepcopy(source_cell.metadata["nbgrader"])})
+                if source_cell.cell_type == "markdown" and \
+                        answer.source.strip() == released_text(source_cell.source).strip():
+                    answer.metadata[UNANSWERED] = True  # set by the grader only: the metadata is rebuilt here
+                cells.append(answer)
             else:
                 notes.append(f"answer cell {gid!r} is missing; graded as empty")
                 empty = _clean(source_cell)
                 empty.source = ""
+                if empty.cell_type == "markdown":
+                    empty.metadata[UNANSWERED] = True
                 cells.append(empty)
         else:
             if gid is not None and not any(grade_id(c) == gid for c in submission.cells):

@@ -13,11 +13,13 @@ Status of a question, in order of precedence:
 - ``timeout`` -- the test, or an answer cell since the previous test, hit the time limit;
 - ``syntax_error`` -- an answer cell since the previous test does not parse;
 - ``failed`` -- anything else (an assertion, an exception in the student's code);
-- ``manual`` -- a written answer, for the instructor (no points given automatically).
+- ``manual`` -- a written answer, for the instructor (no points given automatically);
+- ``unanswered`` -- a written answer left as released: 0 points, as nbgrader gives.
 """
 from __future__ import annotations
 
 from .cells import grade_id, is_test, is_written_answer, points
+from .restore import UNANSWERED
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 
@@ -29,6 +31,10 @@ def score_questions(nb, run: dict) -> list:
     died = run["status"] == "kernel_died"
     for index, cell in enumerate(nb.cells):
         record = run["cells"][index]
+        if is_written_answer(cell) and cell.metadata.get(UNANSWERED):
+            results.append({"question": grade_id(cell), "points": 0.0, "max_points": points(cell),
+                            "status": "unanswered", "message": "the written answer was left as released"})
+            continue
         if is_written_answer(cell):
             results.append({"question": grade_id(cell), "points": None, "max_points": points(cell),
                             "status": "manual", "message": "written answer: graded by the instructor"})

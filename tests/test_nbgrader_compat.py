@@ -1,0 +1,136 @@
+"""The assignments work in nbgrader unchanged, and our grader agrees with nbgrader's scores.
+
+One module-level batch grades the five solution notebooks and the five released exercises
+with ``adaprune-edu grade --jobs 2``; the same ten notebooks go through real nbgrader
+(``generate_assignment`` and ``autograde`` in a temporary course directory, offline).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from adaprune_edu.grading import grade
+from adaprune_edu.grading.cells import grade_id, is_answer, is_test, nbgrader_metadata
+
+pytest.importorskip("nbgrader")
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+ASSIGNMENTS = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory):
+    """Our grades for solutions (student "solved") and exercises (student "blank")."""
+    out = tmp_path_factory.mktemp("ours")
+    code = grade.main([str(SOLUTIONS), str(EXERCISES), "--source", str(SOLUTIONS), "--out", str(out),
+                       "--jobs", "2", "--timeout", "60", "--quiet"])
+    assert code == 0
+    results = json.loads((out / "grades.json").read_text())["submissions"]
+    return {(r["submission"].split("/")[0], r["assignment"]): r for r in results}
+
+
+@pytest.fixture(scope="module")
+def nbgrader_course(tmp_path_factory):
+    """A temporary nbgrader course: the solutions as source, solved and blank submissions, autograded."""
+    course = tmp_path_factory.mktemp("course")
+    with pytest.MonkeyPatch.context() as patch:
+        # nbgrader's Gradebook runs the `alembic` command: make the environment's scripts findable.
+        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        _autograde(course)
+    return course
+
+
+def _autograde(course):
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    for name in ASSIGNMENTS:
+        for folder, origin in (("source", SOLUTIONS), ("submitted/solved", SOLUTIONS), ("submitted/blank", EXERCISES)):
+            (course / folder / name).mkdir(parents=True)
+            shutil.copy(origin / f"{name}.ipynb", course / folder / name / f"{name}.ipynb")
+    config = Config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.course_id = "adaprune_edu"
+    config.ExecutePreprocessor.timeout = 120
+    api = NbGraderAPI(config=config)
+    for name in ASSIGNMENTS:
+        generated = api.generate_assignment(name, force=True)
+        assert generated["success"], generated.get("error")
+        for student in ("solved", "blank"):
+            graded = api.autograde(name, student, force=True)
+            assert graded["success"], graded.get("error")
+
+
+def _nbgrader_grades(course, assignment, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+        return {g.name: (g.auto_score, g.needs_manual_grade, g.max_score) for g in notebook.grades}
+
+
+def test_solutions_score_full_marks(ours):
+    for name in ASSIGNMENTS:
+        result = ours[("solutions", name)]
+        assert result["status"] == "graded", result
+        for question in result["questions"]:
+            if question["status"] == "manual":
+                assert question["points"] is None
+            else:
+                assert question["status"] == "passed" and question["points"] == question["max_points"] > 0, question
+        assert result["cell_errors"] == []
+
+
+def test_untouched_exercises_run_every_cell_and_score_zero(ours):
+    for name in ASSIGNMENTS:
+        result = ours[("exercises", name)]
+        assert result["status"] == "graded", result
+        assert result["cell_errors"] == [], "a cell that is not a test failed in the released exercise"
+        assert result["questions"], name
+        for question in result["questions"]:
+            assert question["points"] == 0, question
+            assert question["status"] in ("failed", "unanswered"), question
+        assert result["score"] == 0 and result["max_score"] == 10
+
+
+def test_release_equals_nbgrader_generate_assignment(nbgrader_course):
+    for name in ASSIGNMENTS:
+        theirs = nbformat.read(nbgrader_course / "release" / name / f"{name}.ipynb", as_version=4)
+        mine = nbformat.read(EXERCISES / f"{name}.ipynb", as_version=4)
+        assert [c.source for c in mine.cells] == [c.source for c in theirs.cells], name
+        assert [nbgrader_metadata(c) for c in mine.cells] == [nbgrader_metadata(c) for c in theirs.cells], name
+        assert not any("BEGIN HIDDEN TESTS" in c.source or "BEGIN SOLUTION" in c.source for c in mine.cells)
+        assert sum(is_answer(c) for c in mine.cells) >= 3 and sum(is_test(c) for c in mine.cells) >= 3
+
+
+def test_scores_equal_nbgrader_autograde(ours, nbgrader_course):
+    compared = 0
+    for name in ASSIGNMENTS:
+        for folder, student in (("solutions", "solved"), ("exercises", "blank")):
+            theirs = _nbgrader_grades(nbgrader_course, name, student)
+            mine = {q["question"]: q for q in ours[(folder, name)]["questions"]}
+            assert set(mine) == set(theirs), (name, student)
+            for question, (auto_score, needs_manual, max_score) in theirs.items():
+                assert mine[question]["max_points"] == max_score
+                if needs_manual:
+                    assert mine[question]["status"] == "manual" and mine[question]["points"] is None
+                else:
+                    assert mine[question]["points"] == auto_score, (name, student, question)
+                compared += 1
+    assert compared >= 2 * 5 * 3
+
+
+def test_grade_ids_are_unique_and_points_total_ten():
+    for name in ASSIGNMENTS:
+        nb = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
+        ids = [grade_id(c) for c in nb.cells if grade_id(c)]
+        assert len(ids) == len(set(ids)), name
+        assert sum(nbgrader_metadata(c).get("points", 0) for c in nb.cells) == 10, name
