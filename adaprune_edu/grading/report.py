@@ -16,6 +16,7 @@ or, for a submission that could not be run at all, the reason on every row: ``mi
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -79,6 +80,18 @@ def feedback_name(submission: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem.replace("/", "__").replace("\\", "__")).strip("._") + ".md"
 
 
+def feedback_names(submissions) -> list:
+    """:func:`feedback_name` for each submission, with a short digest added where two would collide."""
+    names, used = [], set()
+    for submission in submissions:
+        name = feedback_name(submission)
+        if name in used:
+            name = name[:-3] + "-" + hashlib.sha256(submission.encode()).hexdigest()[:8] + ".md"
+        used.add(name)
+        names.append(name)
+    return names
+
+
 def feedback_text(result) -> str:
     """Markdown feedback for one submission: score, then every question with its message."""
     lines = [f"# Feedback: {result['submission']}", ""]
@@ -110,8 +123,8 @@ def feedback_text(result) -> str:
 def write_report(out_dir, results) -> None:
     """(Re)write ``grades.csv``, ``grades.json`` and ``feedback/*.md`` for ``results``."""
     out_dir = Path(out_dir)
-    for result in results:
-        atomic_write_text(out_dir / "feedback" / feedback_name(result["submission"]), feedback_text(result))
+    for result, name in zip(results, feedback_names([r["submission"] for r in results])):
+        atomic_write_text(out_dir / "feedback" / name, feedback_text(result))
     public = [{key: value for key, value in result.items() if not key.startswith("_")} for result in results]
     atomic_write_text(out_dir / "grades.json", json.dumps({"columns": list(CSV_COLUMNS), "submissions": public},
                                                           indent=1, sort_keys=True) + "\n")

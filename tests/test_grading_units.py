@@ -1,0 +1,248 @@
+"""The grader's pieces without a kernel: reading, restoring, scoring, reports, the guard."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from adaprune_edu.grading import check, grade, guard, report
+from adaprune_edu.grading.cells import (
+    SubmissionError,
+    is_protected,
+    is_test,
+    is_written_answer,
+    questions,
+    read_notebook,
+    read_notebook_bytes,
+)
+from adaprune_edu.grading.restore import UNANSWERED, released_text, restore_cells, visible_source
+from adaprune_edu.grading.scoring import score_questions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def meta(gid, grade=False, solution=False, locked=False, points=None):
+    data = {"grade": grade, "grade_id": gid, "locked": locked, "schema_version": 3, "solution": solution, "task": False}
+    if points is not None:
+        data["points"] = points
+    return {"nbgrader": data}
+
+
+def tiny_source():
+    """setup (read-only), answer, test with hidden part, written answer."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata=meta("setup", locked=True)),
+        nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+                                  metadata=meta("f", solution=True)),
+        nbformat.v4.new_code_cell("assert f() == 1\n### BEGIN HIDDEN TESTS\nassert f() + 1 == 2\n### END HIDDEN TESTS",
+                                  metadata=meta("test_f", grade=True, locked=True, points=3)),
+        nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
+                                      metadata=meta("why", grade=True, solution=True, points=2)),
+    ]
+    return nb
+
+
+def record(ran=True, status="ok", error="", timed_out=False):
+    return {"ran": ran, "status": status, "error": error, "timed_out": timed_out, "stdout": ""}
+
+
+# ----------------------------------------------------------------------------------------- cells
+def test_cell_kinds_and_questions():
+    nb = tiny_source()
+    assert [is_protected(c) for c in nb.cells] == [True, False, True, False]
+    assert [is_test(c) for c in nb.cells] == [False, False, True, False]
+    assert [is_written_answer(c) for c in nb.cells] == [False, False, False, True]
+    assert questions(nb) == [{"question": "test_f", "max_points": 3.0, "kind": "auto"},
+                             {"question": "why", "max_points": 2.0, "kind": "manual"}]
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"", "empty"), (b"  \n", "empty"), (b"{oops", "invalid_notebook"), (b"[1, 2]", "invalid_notebook"),
+    (b'{"cells": 3, "nbformat": 4}', "invalid_notebook"), (b"\xff\xfe", "invalid_notebook")])
+def test_unreadable_notebooks_raise_a_status(data, status):
+    with pytest.raises(SubmissionError) as caught:
+        read_notebook_bytes(data, name="sub.ipynb")
+    assert caught.value.status == status and "sub.ipynb" in caught.value.message
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(SubmissionError) as caught:
+        read_notebook(tmp_path / "nope.ipynb")
+    assert caught.value.status == "missing"
+    with pytest.raises(SubmissionError) as caught:
+        read_notebook(tmp_path)
+    assert caught.value.status == "invalid_notebook"
+
+
+# ----------------------------------------------------------------------------------------- restore
+def test_restore_brings_back_edited_and_deleted_tests_and_keeps_answers():
+    source = tiny_source()
+    student = tiny_source()
+    student.cells[1].source = "def f():\n    return 2"
+    student.cells[0].source = "x = 99  # edited read-only cell"
+    del student.cells[2]  # the test
+    restored, notes = restore_cells(student, source)
+    assert [c.source for c in restored.cells] == ["x = 1", "def f():\n    return 2", source.cells[2].source,
+                                                   source.cells[3].source]
+    assert "BEGIN HIDDEN TESTS" in restored.cells[2].source
+    assert any("deleted" in n for n in notes) and any("'setup' differs" in n for n in notes)
+
+
+def test_restore_keeps_extra_cells_in_place_without_grading_metadata():
+    source = tiny_source()
+    student = tiny_source()
+    helper = nbformat.v4.new_code_cell("def helper(): pass")
+    forged = nbformat.v4.new_code_cell("pass", metadata=meta("test_bonus", grade=True, locked=True, points=100))
+    copied = nbformat.v4.new_code_cell("pass", metadata=meta("test_f", grade=True, locked=True, points=3))
+    student.cells[1:1] = [helper]
+    student.cells.append(forged)
+    student.cells.insert(0, copied)
+    restored, notes = restore_cells(student, source)
+    sources = [c.source for c in restored.cells]
+    assert sources.index("def helper(): pass") == 1, "an extra cell stays right after the cell it followed"
+    assert sources.count("pass") == 1 and "nbgrader" not in restored.cells[sources.index("pass")].metadata
+    assert [q["question"] for q in questions(restored)] == ["test_f", "why"]
+    assert any("test_bonus" in n for n in notes)
+
+
+def test_restore_missing_answer_is_empty_and_unchanged_written_answer_is_flagged():
+    source = tiny_source()
+    student = tiny_source()
+    del student.cells[1]
+    student.cells[-1].source = released_text(source.cells[3].source)
+    restored, notes = restore_cells(student, source)
+    assert restored.cells[1].source == "" and any("'f' is missing" in n for n in notes)
+    assert restored.cells[3].metadata.get(UNANSWERED) is True
+
+
+def test_restore_ignores_student_metadata_and_outputs():
+    source = tiny_source()
+    student = tiny_source()
+    student.metadata["kernelspec"] = {"name": "evil", "display_name": "x", "language": "python"}
+    student.cells[1].outputs = [nbformat.v4.new_output("stream", text="passed")]
+    student.cells[1].metadata[UNANSWERED] = True
+    restored, _ = restore_cells(student, source)
+    assert restored.metadata["kernelspec"]["name"] == "python3"
+    assert all(c.get("outputs", []) == [] for c in restored.cells)
+    assert UNANSWERED not in restored.cells[1].metadata
+
+
+def test_visible_source_and_released_text():
+    assert visible_source("a\n### BEGIN HIDDEN TESTS\nb\n### END HIDDEN TESTS\nc") == "a\nc"
+    assert released_text("Intro\n### BEGIN SOLUTION\nsecret\n### END SOLUTION") == "Intro\nYOUR ANSWER HERE"
+    assert released_text("no markers at all") == "YOUR ANSWER HERE"
+
+
+# ----------------------------------------------------------------------------------------- scoring
+def score(records, run_status="completed", nb=None):
+    nb = nb or tiny_source()
+    return {q["question"]: (q["points"], q["status"]) for q in
+            score_questions(nb, {"status": run_status, "message": "m", "cells": records})}
+
+
+def test_a_test_passes_only_when_it_ran_and_the_kernel_replied_ok():
+    assert score([record()] * 4)["test_f"] == (3.0, "passed")
+    assert score([record(), record(), record(status="error", error="AssertionError: no"), record()])["test_f"] == \
+        (0.0, "failed")
+    # an exception hidden by a custom handler: no error output, but the reply says error
+    assert score([record(), record(), record(status="error"), record()])["test_f"] == (0.0, "failed")
+    assert score([record(), record(), record(ran=False, status=None), record()])["test_f"][0] == 0.0
+
+
+def test_failure_reasons_are_attributed():
+    syntax = [record(), record(status="error", error="SyntaxError: invalid syntax"),
+              record(status="error", error="NameError: f"), record()]
+    assert score(syntax)["test_f"] == (0.0, "syntax_error")
+    slow = [record(), record(), record(status="error", error="KeyboardInterrupt: ", timed_out=True), record()]
+    assert score(slow)["test_f"] == (0.0, "timeout")
+    died = [record(), record(status="error", error="DeadKernelError: the kernel died"), record(ran=False), record()]
+    assert score(died, run_status="kernel_died")["test_f"] == (0.0, "kernel_died")
+
+
+def test_written_answers_are_manual_or_unanswered():
+    assert score([record()] * 4)["why"] == (None, "manual")
+    nb = tiny_source()
+    nb.cells[3].metadata[UNANSWERED] = True
+    assert score([record()] * 4, nb=nb)["why"] == (0.0, "unanswered")
+
+
+# ----------------------------------------------------------------------------------------- reports
+def result(name="alice/a1.ipynb", questions_=None, status="graded"):
+    rows = questions_ if questions_ is not None else [
+        {"question": "test_f", "points": 3.0, "max_points": 3.0, "status": "passed", "message": ""},
+        {"question": "why", "points": None, "max_points": 2.0, "status": "manual", "message": "m"}]
+    return grade._result(name, "a1", status, "", questions_=rows, notes=["a note"])
+
+
+def test_csv_has_one_row_per_question_and_a_row_for_unrunnable_submissions():
+    text = report.grades_csv([result(), result("bob/a1.ipynb", questions_=[], status="invalid_notebook")])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == list(report.CSV_COLUMNS)
+    assert [(r["submission"], r["question"], r["points"], r["max_points"], r["status"]) for r in rows] == [
+        ("alice/a1.ipynb", "test_f", "3", "3", "passed"), ("alice/a1.ipynb", "why", "", "2", "manual"),
+        ("bob/a1.ipynb", "", "0", "", "invalid_notebook")]
+
+
+def test_feedback_names_and_text():
+    assert report.feedback_name("alice/week 1/a1.ipynb") == "alice__week_1__a1.md"
+    assert report.feedback_name("../x.ipynb") == "x.md"
+    names = report.feedback_names(["a b.ipynb", "a_b.ipynb", "c.ipynb"])
+    assert len(set(names)) == 3 and names[0] == "a_b.md" and names[2] == "c.md"
+    text = report.feedback_text(result())
+    assert "score: 3 / 5 (written answers still to be graded)" in text and "a note" in text
+
+
+def test_write_report_is_atomic_and_complete(tmp_path):
+    report.write_report(tmp_path, [result()])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["alice__a1.md", "feedback", "grades.csv", "grades.json"]
+    report.atomic_write_text(tmp_path / "grades.csv", "new")
+    assert (tmp_path / "grades.csv").read_text() == "new" and not list(tmp_path.glob(".*"))
+
+
+def test_display_names_are_relative_to_the_common_directory(tmp_path):
+    paths = [tmp_path / "alice" / "a1.ipynb", tmp_path / "bob" / "a1.ipynb"]
+    assert grade.display_names(paths) == ["alice/a1.ipynb", "bob/a1.ipynb"]
+    assert grade.display_names(paths[:1]) == ["a1.ipynb"]
+
+
+def test_collect_submissions_searches_directories_and_skips_checkpoints(tmp_path):
+    for rel in ("a/x.ipynb", "a/.ipynb_checkpoints/x-checkpoint.ipynb", "b.ipynb", "a/notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    found = grade.collect_submissions([tmp_path / "a", tmp_path / "b.ipynb", tmp_path / "a" / "x.ipynb"])
+    assert [p.name for p in found] == ["x.ipynb", "b.ipynb"]
+
+
+def test_check_report_text():
+    scored = [{"question": "test_f", "points": 0.0, "max_points": 3.0, "status": "failed",
+               "message": "AssertionError: f() should be 1"},
+              {"question": "why", "points": None, "max_points": 2.0, "status": "manual", "message": ""}]
+    text = check.format_report("mine.ipynb", "a1", scored, {"status": "completed", "message": ""})
+    assert "[FAIL] test_f: 0/3  failed" in text and "AssertionError: f() should be 1" in text
+    assert "graded by your instructor" in text and text.endswith(
+        "visible tests: 0/3 points (hidden tests are added when your instructor grades)")
+
+
+# ----------------------------------------------------------------------------------------- guard
+def test_guard_restores_monkeypatched_numpy_and_package_classes():
+    from adaprune_edu.nn import MLP
+
+    original_allclose, original_score = np.allclose, MLP.score
+    guard.install(memory_limit_mb=None)
+    try:
+        np.allclose = lambda *args, **kwargs: True
+        np.testing.assert_array_equal = print
+        MLP.score = lambda self, X, y: 1.0
+        repairs = guard.restore()
+    finally:
+        np.allclose, MLP.score = original_allclose, original_score
+    assert np.allclose is original_allclose and MLP.score is original_score
+    assert np.testing.assert_array_equal is not print
+    assert {"numpy.allclose", "numpy.testing.assert_array_equal", "adaprune_edu.nn.network.MLP.score"} <= set(repairs)
+    assert guard.restore() == [], "nothing to repair the second time"
