@@ -11,7 +11,12 @@ Parts:
 - ``structured``: the controller removing whole neurons; the smaller network from surgery is
   timed against the dense one at batch 1024. Bar: >= 60% of hidden neurons removed within
   1 point; measured speed-up >= 0.8x the FLOP reduction.
-- ``baselines``: at the *same final sparsity* and the *same number of fine-tuning epochs* as
+- ``structured-budget``: the same, in resource-budget mode: dense FLOPs after surgery at most
+  20% of the dense network's (``--flop-budget``), the "mobile" setting, with neuron counts kept
+  multiples of 16 (``--neuron-multiple``).
+- ``speedup-curve``: timing only; how the speed-up / FLOP-reduction ratio falls as layers get
+  small (small matrix products run at a lower fraction of the machine's peak).
+- baselines (in each pruning part): at the *same final sparsity* and the *same number of fine-tuning epochs* as
   the controller reached, one-shot magnitude pruning and one-shot random pruning (each then
   fine-tuned with the same optimizer). Bar: adaptive beats one-shot and is never worse than random.
 
@@ -100,10 +105,12 @@ def run_unstructured(seeds, with_baselines):
     return a
 
 
-def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allocation="auto", flop_budget=None):
+def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allocation="auto", flop_budget=None,
+                   neuron_multiple=1):
     mode = (f"tolerance {100 * tolerance:g} point(s)" if flop_budget is None
             else f"FLOP budget: dense FLOPs after surgery <= {flop_budget:.0%} of dense")
-    print(f"\n## Structured: adaptive controller, criterion {criterion}, allocation {allocation}, {mode}")
+    print(f"\n## Structured: adaptive controller, criterion {criterion}, allocation {allocation}, {mode}, "
+          f"neuron_multiple {neuron_multiple}")
     print("seed  dense   pruned  neurons removed  smaller network     FLOP red.  speed-up@1024  ratio"
           + ("  one-shot  random" if with_baselines else ""))
     rows = []
@@ -111,7 +118,8 @@ def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allo
         model, data = dense_model(seed)
         budget = None if flop_budget is None else ("flops_shrunk", flop_budget * flops_per_sample(model))
         pruner = AdaptivePruner(tolerance=tolerance, granularity="structured", criterion=criterion,
-                                allocation=allocation, budget=budget, seed=seed).fit(
+                                allocation=allocation, budget=budget, neuron_multiple=neuron_multiple,
+                                seed=seed).fit(
             model, data.X_train, data.y_train, data.X_val, data.y_val)
         small = shrink(pruner.model_)
         reduction = flops_per_sample(model) / flops_per_sample(small)
@@ -140,15 +148,33 @@ def run_structured(seeds, tolerance, with_baselines, criterion="magnitude", allo
     return a
 
 
+def run_speedup_curve():
+    """Speed-up vs FLOP reduction for the same fraction of neurons removed from every hidden layer."""
+    print("\n## Smaller dense networks: measured speed-up at batch 1024 vs FLOP reduction (timing only)")
+    print("neurons removed  network             FLOP red.  speed-up  ratio")
+    dense = MLP(LAYERS, seed=0)
+    X = np.random.default_rng(0).normal(size=(1024, LAYERS[0])).astype(np.float32)
+    for removed in (0.5, 0.6, 0.625, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+        sizes = [LAYERS[0], round(LAYERS[1] * (1 - removed)), round(LAYERS[2] * (1 - removed)), LAYERS[3]]
+        small = MLP(sizes, seed=0)
+        reduction = flops_per_sample(dense) / flops_per_sample(small)
+        measured = speedup(dense, small, X)
+        ratio = measured / reduction
+        print(f"{removed:>15.1%}  {str(sizes):<18}  {reduction:>8.2f}x  {measured:>7.2f}x  {ratio:>5.2f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "unstructured", "structured", "structured-budget"], default="all")
+    parser.add_argument("--part", choices=["all", "unstructured", "structured", "structured-budget", "speedup-curve"],
+                        default="all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--structured-tolerance", type=float, default=0.01)
     parser.add_argument("--structured-criterion", default="magnitude")
     parser.add_argument("--structured-allocation", default="auto")
     parser.add_argument("--flop-budget", type=float, default=0.2,
                         help="structured-budget part: FLOPs after surgery as a fraction of dense")
+    parser.add_argument("--neuron-multiple", type=int, default=16,
+                        help="structured parts: alive neurons per layer kept a multiple of this")
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -156,10 +182,12 @@ def main(argv=None) -> int:
         run_unstructured(args.seeds, not args.no_baselines)
     if args.part in ("all", "structured"):
         run_structured(args.seeds, args.structured_tolerance, not args.no_baselines, args.structured_criterion,
-                       args.structured_allocation)
+                       args.structured_allocation, neuron_multiple=args.neuron_multiple)
     if args.part in ("all", "structured-budget"):
         run_structured(args.seeds, args.structured_tolerance, not args.no_baselines, args.structured_criterion,
-                       args.structured_allocation, flop_budget=args.flop_budget)
+                       args.structured_allocation, flop_budget=args.flop_budget, neuron_multiple=args.neuron_multiple)
+    if args.part in ("all", "speedup-curve"):
+        run_speedup_curve()
     print(f"\n({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -5,7 +5,7 @@ import pytest
 from adaprune_edu.data import load_dataset
 from adaprune_edu.nn import MLP
 from adaprune_edu.pruning.adaptive import AdaptivePruner
-from adaprune_edu.pruning.model import global_sparsity, neuron_sparsity
+from adaprune_edu.pruning.model import global_sparsity, neuron_masks, neuron_sparsity
 from adaprune_edu.pruning.report import resource_cost
 from adaprune_edu.pruning.surgery import shrink
 
@@ -113,6 +113,16 @@ def test_structured_and_hybrid_remove_neurons_and_shrink_exactly(digits, granula
         assert pruner.sparsity_ > pruner.neuron_sparsity_ * 0.5
 
 
+def test_neuron_multiple_keeps_hidden_widths_multiples(digits):
+    model, data = digits
+    pruner = fit(model, data, granularity="structured", neuron_multiple=4)
+    widths = [int(alive.sum()) for alive in neuron_masks(pruner.model_)]
+    assert all(w % 4 == 0 for w in widths) and widths != [32, 16]
+    # Every step, accepted or not, was rounded: W[0]'s kept columns are hidden layer 1's neurons.
+    assert all(round((1 - h["layer_sparsity"][0]) * 32) % 4 == 0 for h in pruner.history_)
+    assert shrink(pruner.model_).layer_sizes[1:-1] == widths
+
+
 def test_sensitivity_allocation_gives_layers_different_budgets(digits):
     model, data = digits
     pruner = fit(model, data, allocation="sensitivity")
@@ -157,6 +167,7 @@ def test_deterministic(digits):
     (dict(budget=("bytes_csr", -1.0)), ValueError, "budget"),
     (dict(budget="bytes_csr=10"), TypeError, "budget"),
     (dict(optimizer="rmsprop"), ValueError, "optimizer"),
+    (dict(neuron_multiple=0), ValueError, "neuron_multiple"),
 ])
 def test_bad_arguments_raise_in_fit(digits, kwargs, error, match):
     model, data = digits

@@ -47,7 +47,15 @@ import numpy as np
 
 from .._checks import check_choice, check_features, check_float, check_int, check_labels
 from ..nn import MLP
-from .model import CRITERIA, GRANULARITIES, global_sparsity, layer_sparsities, neuron_sparsity, prune_model
+from .model import (
+    CRITERIA,
+    GRANULARITIES,
+    global_sparsity,
+    layer_sparsities,
+    neuron_masks,
+    neuron_sparsity,
+    prune_model,
+)
 from .report import COST_METRICS, resource_cost
 from .sensitivity import sensitivity_scan
 
@@ -97,6 +105,13 @@ class AdaptivePruner:
         Hybrid only: a step removes ``structured_fraction * step`` of the neurons first.
     score_batches : int >= 1, default 8
         Training batches used by data-driven criteria (gradient, Taylor, activation, APoZ).
+    neuron_multiple : int >= 1, default 1
+        Structured and hybrid: after each step, remove a few more neurons (by the same
+        criterion) so that every hidden layer keeps a multiple of this many (layers already
+        narrower are left alone). Matrix products whose sizes are multiples of the SIMD width
+        run closer to the machine's peak: on digits a ``[64, 96, 48, 10]`` network ran 0.84x
+        its FLOP reduction faster, ``[64, 95, 47, 10]`` only 0.75x (benchmarks/README_pruning.md).
+        16 suits float32 on AVX-512; 1 disables the rounding.
     seed : int, default 0
         For the "random" criterion.
     progress : bool, default False
@@ -126,7 +141,7 @@ class AdaptivePruner:
                  initial_step=0.5, growth=1.5, shrink_factor=0.5, max_step=0.75, min_step=0.05,
                  finetune_epochs=2, recovery_rounds=1, max_steps=40, max_epochs=60, final_epochs=10,
                  budget=None, optimizer="adam", learning_rate=1e-3, batch_size=64, structured_fraction=0.5,
-                 score_batches=8, seed=0, progress=False):
+                 score_batches=8, neuron_multiple=1, seed=0, progress=False):
         self.tolerance = tolerance
         self.criterion = criterion
         self.granularity = granularity
@@ -147,6 +162,7 @@ class AdaptivePruner:
         self.batch_size = batch_size
         self.structured_fraction = structured_fraction
         self.score_batches = score_batches
+        self.neuron_multiple = neuron_multiple
         self.seed = seed
         self.progress = progress
 
@@ -185,6 +201,7 @@ class AdaptivePruner:
         check_int("batch_size", self.batch_size, minimum=1)
         check_float("structured_fraction", self.structured_fraction, minimum=0.0, maximum=1.0)
         check_int("score_batches", self.score_batches, minimum=1)
+        check_int("neuron_multiple", self.neuron_multiple, minimum=1)
         check_int("seed", self.seed, minimum=0)
         if not isinstance(self.progress, (bool, np.bool_)):
             raise TypeError(f"progress={self.progress!r} must be True or False")
@@ -207,6 +224,18 @@ class AdaptivePruner:
             prune_model(model, None, scope=[step * w for w in self._layer_weights], **common)
         else:
             prune_model(model, step, scope=self.allocation_, **common)
+        if self.neuron_multiple > 1 and self.granularity != "unstructured":
+            self._round_neurons(model, common)
+
+    def _round_neurons(self, model, common) -> None:
+        """Remove the fewest extra neurons so each hidden layer keeps a multiple of ``neuron_multiple``."""
+        m = self.neuron_multiple
+        alive = [int(np.sum(a)) for a in neuron_masks(model)]
+        extra = [a % m if a >= m else 0 for a in alive]
+        if any(extra):
+            options = dict(common, granularity="structured")
+            options.pop("structured_fraction", None)
+            prune_model(model, None, scope=extra, **options)
 
     def _finetune(self, model, epochs: int) -> None:
         model.fit(self._X_train, self._y_train, epochs=epochs, batch_size=self.batch_size,
