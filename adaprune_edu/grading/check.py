@@ -18,6 +18,9 @@ from .cells import SubmissionError, assignment_id, read_notebook
 from .run import run_notebook
 from .scoring import score_questions
 
+#: lines of a failure message shown (numpy's assertion messages put the useful part on line 2-4)
+MESSAGE_LINES = 4
+
 
 def _points(value) -> str:
     return f"{value:g}"
@@ -38,7 +41,8 @@ def format_report(name: str, assignment, scored: list, run: dict) -> str:
         lines.append(f"  [{mark}] {question['question']}: {_points(question['points'])}/"
                      f"{_points(question['max_points'])}" + ("" if mark == "PASS" else f"  {question['status']}"))
         if question["message"] and mark == "FAIL":
-            lines.append(f"         {question['message'].splitlines()[0][:300]}")
+            message = [line.strip() for line in question["message"].splitlines() if line.strip()]
+            lines += [f"         {line[:200]}" for line in message[:MESSAGE_LINES]]
     if run["status"] != "completed":
         lines.append(f"  note: {run['message']}")
     lines.append(f"visible tests: {_points(earned)}/{_points(total)} points "
