@@ -339,8 +339,9 @@ class PruningExplorer:
     def _readout_html(self) -> str:
         n = self.numbers
         drop = 100 * (self.baseline - n["accuracy"])
-        ok = drop <= self.tolerance.value
-        verdict = ("within" if ok else "outside") + f" the tolerance of {self.tolerance.value:g} points"
+        tolerance = self.tolerance.value
+        unit = "point" if tolerance == 1 else "points"
+        verdict = ("within" if drop <= tolerance else "outside") + f" the tolerance of {tolerance:g} {unit}"
         kept, cut = n["threshold"]
         layer = self.show_layer.value + 1
         threshold = (f"layer {layer}: smallest kept |w| = {kept:.4f}" if kept is not None else
