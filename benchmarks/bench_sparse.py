@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", type=int, nargs="+", default=None,
                         help="layer sizes of an untrained network (default: trained digits [64, 256, 128, 10])")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-settle-allocator", action="store_true",
+                        help="skip settle_allocator(), to see the page-fault effect it removes")
     args = parser.parse_args(argv)
     if args.layers is None:
         data = load_dataset("digits", seed=0)
@@ -60,7 +62,8 @@ def main(argv=None) -> int:
     print(f"{'sparsity':>8}  {'CSR bytes/dense':>15}  {'b=1 dense':>9}  {'b=1 CSR':>8}  {'ratio':>5}  "
           f"{'b=1024 dense':>12}  {'b=1024 CSR':>10}  {'ratio':>5}")
     crossover = {1: None, 1024: None}
-    settle_allocator()  # see its docstring: otherwise 1 MB activations pay page faults in some runs only
+    if not args.no_settle_allocator:
+        settle_allocator()  # see its docstring: otherwise 1 MB activations pay page faults in some runs only
     with one_blas_thread():
         for sparsity in SPARSITIES:
             model = base.copy()

@@ -153,8 +153,9 @@ def settle_allocator() -> None:
     write to each page costs a page fault, until a large block has been freed once; from then
     on such blocks come from the heap (the freed block must be below glibc's 32 MB cap for
     this to happen). A (1024, 256) float32 activation is 1 MB: the digits network's forward
-    pass at batch 1024 measured 1.9 ms before and 0.9 ms after. Timings taken without this
-    step depend on what the process happened to allocate before. Harmless elsewhere.
+    pass at batch 1024 took about twice as long before as after (``benchmarks/bench_sparse.py
+    --no-settle-allocator``). Timings taken without this step depend on what the process
+    happened to allocate before. Harmless elsewhere.
     """
     if not _ALLOCATOR_SETTLED:
         block = np.ones(4 * 1024 * 1024, dtype=np.float32)
