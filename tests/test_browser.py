@@ -73,9 +73,12 @@ def isolated_env(root: Path) -> dict:
         env[name] = str(folder)
     # Render every cell: with JupyterLab's default windowing, cells scrolled out of view are not
     # laid out, and the test would depend on where the notebook happens to be scrolled.
-    tracker = root / "jupyterlab_settings_dir" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True, exist_ok=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
+    # And do not ask about news: the question would cover part of the screenshots.
+    settings = root / "jupyterlab_settings_dir" / "@jupyterlab"
+    for path, value in ((settings / "notebook-extension" / "tracker.jupyterlab-settings", {"windowingMode": "none"}),
+                        (settings / "apputils-extension" / "notification.jupyterlab-settings", {"fetchNews": "false"})):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value), encoding="utf-8")
     env["PYTHONHASHSEED"] = "0"
     return env
 

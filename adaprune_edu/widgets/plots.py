@@ -70,7 +70,7 @@ class ExplorerFigure:
         self.ax_bars.set_xlabel("layer")
         self.ax_bars.set_ylabel("fraction")
         self.ax_bars.set_title("Per-layer sparsity")
-        self.ax_bars.legend(loc="upper left", fontsize=8)
+        self.neurons_shown = None
 
     def _show_layer(self, layer: int) -> None:
         """Set the histogram bins and the mask image up for ``layer`` (only when it changes)."""
@@ -117,10 +117,14 @@ class ExplorerFigure:
         self.ax_curve.set_title(title)
         for bar, value in zip(self.weight_bars, layer_sparsity):
             bar.set_height(value)
-        for bar, value in zip(self.neuron_bars, neurons_removed if neurons_removed is not None else
-                              [0.0] * len(self.neuron_bars)):
+        shown = neurons_removed is not None
+        for bar, value in zip(self.neuron_bars, neurons_removed if shown else [0.0] * len(self.neuron_bars)):
             bar.set_height(value)
-            bar.set_visible(neurons_removed is not None)
+            bar.set_visible(shown)
+        if shown != self.neurons_shown:  # the legend lists only the bars on display
+            handles = [self.weight_bars, self.neuron_bars] if shown else [self.weight_bars]
+            self.ax_bars.legend(handles=handles, loc="upper left", fontsize=8)
+            self.neurons_shown = shown
         return to_png(self.figure)
 
 
