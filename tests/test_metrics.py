@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from adaprune_edu import MLP
-from adaprune_edu import metrics
+from adaprune_edu import MLP, metrics
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
 """The two install routes (pip via pyproject, conda via environment.yml) agree, and the CLI dispatches."""
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from adaprune_edu import cli
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
 
 ROOT = Path(__file__).resolve().parent.parent
 
