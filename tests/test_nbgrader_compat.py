@@ -19,6 +19,7 @@ from adaprune_edu.grading import grade
 from adaprune_edu.grading.cells import grade_id, is_answer, is_test, nbgrader_metadata
 
 pytest.importorskip("nbgrader")
+pytestmark = pytest.mark.filterwarnings("ignore:Object of type:Warning")  # nbgrader's own SQLAlchemy warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -87,6 +88,7 @@ def test_solutions_score_full_marks(ours):
             else:
                 assert question["status"] == "passed" and question["points"] == question["max_points"] > 0, question
         assert result["cell_errors"] == []
+        assert result["notes"] == [], "nothing to restore in an honest notebook"
 
 
 def test_untouched_exercises_run_every_cell_and_score_zero(ours):
