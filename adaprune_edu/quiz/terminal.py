@@ -20,7 +20,7 @@ HELP_LINE = "[Enter] reveal   k = known   a = again   q = quit"
 
 
 def build_parser(topics) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="adaprune-edu quiz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="adaprune-edu quiz", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--lang", choices=LANGUAGES, default="both", help="language of questions and short answers")
     parser.add_argument("--n", type=int, default=10, help="cards in this session (default 10)")
     parser.add_argument("--topic", choices=sorted(topics), default=None, help="only cards of this topic")

@@ -24,7 +24,7 @@ def voila_command(notebook, port: int = 8866, open_browser: bool = False, extra=
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="adaprune-edu explore", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="adaprune-edu explore", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK), help="notebook to serve (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default %(default)s)")
     parser.add_argument("--browser", action="store_true", help="also open a web browser on the page")
