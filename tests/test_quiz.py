@@ -244,3 +244,11 @@ def test_command_line_with_piped_input(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 known, 1 again" in result.stdout
     assert json.loads(path.read_text(encoding="utf-8"))["session"] == 1
+
+
+def test_unusable_progress_path_is_reported_not_a_traceback(tmp_path, capsys):
+    folder = tmp_path / "progress.json"
+    folder.mkdir()  # a folder where the file should be
+    assert main(["--n", "1", "--progress-file", str(folder)], stdin=io.StringIO(""), stdout=io.StringIO()) == 1
+    assert "cannot use the progress file" in capsys.readouterr().err
+    assert folder.is_dir()  # nothing was moved or deleted

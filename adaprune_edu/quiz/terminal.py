@@ -78,14 +78,19 @@ def main(argv=None, stdin=None, stdout=None) -> int:
     if args.seed is not None and args.seed < 0:
         print(f"adaprune-edu quiz: --seed {args.seed} must be >= 0", file=sys.stderr)
         return 2
-    if args.reset:
-        state = LeitnerState()
-        stdout.write(f"Progress reset ({args.progress_file}).\n")
-    else:
-        state, message = load_progress(args.progress_file)
-        if message:
-            stdout.write(message + "\n")
-    path = save_progress(state, args.progress_file)
+    try:
+        if args.reset:
+            state = LeitnerState()
+            stdout.write(f"Progress reset ({args.progress_file}).\n")
+        else:
+            state, message = load_progress(args.progress_file)
+            if message:
+                stdout.write(message + "\n")
+        path = save_progress(state, args.progress_file)
+    except OSError as exc:  # a folder in the way, no permission, a full disk...
+        print(f"adaprune-edu quiz: cannot use the progress file {args.progress_file}: {exc}. "
+              "Choose another with --progress-file.", file=sys.stderr)
+        return 1
     session = DrillSession(deck, state, n=args.n, topic=args.topic, seed=args.seed)
     stdout.write(f"{deck.title}: {len(session.queue)} cards. {HELP_LINE}\n")
     try:
