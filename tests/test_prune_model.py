@@ -134,6 +134,38 @@ def test_structured_repeated_and_unstructured_inside(model):
     assert_neurons_removed(model)
 
 
+def test_structured_global_can_empty_a_layer_and_the_output_becomes_constant(model):
+    """Documented behaviour: a global neuron ranking reserves no neuron per layer."""
+    from adaprune_edu.pruning.surgery import shrink
+
+    # Normalised by each layer's mean: layer 0 -> 0.5 (x5) and 1.5 (x5), layer 1 -> 1.0 (x8).
+    scores = [np.tile([0.5, 1.5], 5), np.full(8, 0.3)]
+    prune_model(model, 13, granularity="structured", scores=scores)
+    assert [int(a.sum()) for a in neuron_masks(model)] == [5, 0]
+    X = np.random.default_rng(1).normal(size=(20, 6))
+    logits = model.forward(X)
+    np.testing.assert_array_equal(logits, np.broadcast_to(model.params[-1]["b"], logits.shape))
+    small = shrink(model)
+    assert small.layer_sizes == [6, 1, 1, 3]  # layer 0 feeds nothing any more: cut too
+    np.testing.assert_allclose(small.forward(X), logits, atol=1e-12)
+    # The same count per layer never empties a layer.
+    other = MLP(SIZES, seed=0, dtype="float64")
+    prune_model(other, 0.9, granularity="structured", scope="layer")
+    assert [int(a.sum()) for a in neuron_masks(other)] == [1, 1]
+
+
+def test_model_helpers_importable_from_model_and_package():
+    """model.py re-exports what moved to model_masks / model_scores (notebooks import either path)."""
+    import adaprune_edu.pruning as package
+    from adaprune_edu.pruning import model, model_masks, model_scores
+
+    for name in model.__all__:
+        assert getattr(model, name) is getattr(package, name)
+    for module in (model_masks, model_scores):
+        for name in module.__all__:
+            assert getattr(model, name) is getattr(module, name)
+
+
 def test_structured_needs_hidden_layers():
     with pytest.raises(ValueError, match="this model has no hidden layer"):
         prune_model(MLP([4, 3]), 0.5, granularity="structured")

@@ -7,6 +7,8 @@ Read in this order:
 - :mod:`.criteria` -- importance scores: magnitude, gradient, Taylor, activation, APoZ, random;
 - :mod:`.regularizers` -- L1 and group-lasso penalties that drive weights / neurons to zero;
 - :mod:`.schedules` -- one-shot, iterative and gradual (AGP) sparsity targets per step;
+- :mod:`.model_masks` -- a whole MLP's masks: sparsities, which neurons are gone, removing neurons;
+- :mod:`.model_scores` -- importance scores for a whole MLP, by criterion name;
 - :mod:`.model` -- pruning a whole MLP: granularity, scope, absolute targets;
 - :mod:`.surgery` -- cutting removed neurons out: a physically smaller network;
 - :mod:`.sparse` -- CSR export and a sparse forward pass;

@@ -24,19 +24,23 @@ Scope
     the normalisation a global ranking would empty whichever layer has the smallest
     numbers. (Molchanov et al. 2017 normalise per layer by the L2 norm; the mean does not
     depend on layer width.) A layer whose mean score is not positive is left as it is.
+    A global neuron ranking can **empty a whole hidden layer**: ``amount`` is an exact
+    count (as in PyTorch, whose ``global_unstructured`` can empty a tensor too), and nothing
+    reserves a neuron per layer. On a digits ``[64, 256, 128, 10]`` network, 90% global
+    magnitude pruning left ``[37, 1]`` neurons and 95% left ``[19, 0]``. An empty layer cuts
+    the input off: every sample gets the same output (``b`` of the last layer), and
+    :func:`.surgery.shrink` turns the network into ``[64, 1, 1, 10]`` (the layers before the
+    empty one feed nothing any more; one zero-weight placeholder neuron per layer). Use
+    ``scope="layer"`` or per-layer amounts to keep every layer alive (the adaptive
+    controller does so for neurons by default), and check :func:`neuron_masks`.
     ``"layer"``: the same fraction in every layer.
     A list: one amount (or target) per layer -- per dense layer for unstructured,
     per hidden layer for structured.
 
-Criteria (higher score = more important; see :mod:`.criteria`)
-    ``"magnitude"`` |w|, or the L``n`` norm of a neuron's incoming weights;
-    ``"gradient"`` mean |dL/dw| over batches of ``(X, y)``;
-    ``"taylor"`` mean |w dL/dw|;
-    for neurons, the gradient and Taylor scores of the incoming weights are combined
-    with the same L``n`` norm;
-    ``"activation"`` mean |a| over ``X`` (neurons only);
-    ``"apoz"`` ``1 - APoZ`` over ``X`` (neurons only, ReLU);
-    ``"random"`` uniform scores from ``seed``.
+Criteria
+    ``criterion`` names one of :data:`.model_scores.CRITERIA` ("magnitude", "gradient",
+    "taylor", "activation", "apoz", "random"); :mod:`.model_scores` turns it into scores,
+    :mod:`.model_masks` reads and writes the masks. Both are re-exported here.
 
 Scores are ranked as they are (higher = keep; the built-in ones are all >= 0); ties are
 broken by position (stable sort): lowest layer, then lowest index, goes first. The
@@ -50,170 +54,34 @@ import numbers
 import numpy as np
 
 from .._checks import check_choice, check_float
-from . import criteria as _criteria
 from .amount import compute_count
-from .masks import _check_scores, _rng, prune_lowest
+from .masks import prune_lowest
+from .model_masks import (
+    _weight_mask,
+    global_sparsity,
+    layer_sparsities,
+    neuron_masks,
+    neuron_sparsity,
+    set_neuron_mask,
+)
+from .model_scores import (
+    _NEURON_ONLY,
+    CRITERIA,
+    _check_criterion,
+    _check_data,
+    _check_given_scores,
+    neuron_scores,
+    weight_scores,
+)
 
+# The masks and scores helpers live in .model_masks and .model_scores; they are re-exported
+# here so that ``from adaprune_edu.pruning.model import neuron_masks`` keeps working.
 __all__ = [
     "CRITERIA", "GRANULARITIES", "prune_model", "prune_to_sparsity", "layer_sparsities", "global_sparsity",
     "neuron_masks", "neuron_sparsity", "set_neuron_mask", "weight_scores", "neuron_scores",
 ]
 
-CRITERIA = ("magnitude", "gradient", "taylor", "activation", "apoz", "random")
 GRANULARITIES = ("unstructured", "structured", "hybrid")
-_NEURON_ONLY = ("activation", "apoz")
-_NEEDS_XY = ("gradient", "taylor")
-_NEEDS_X = ("activation", "apoz")
-
-
-# ---------------------------------------------------------------------- reading masks
-def _weight_mask(model, layer: int) -> np.ndarray:
-    """The W mask of ``layer`` (ones when the layer has none)."""
-    mask = model.masks[layer]["W"]
-    return np.ones_like(model.params[layer]["W"]) if mask is None else mask
-
-
-def layer_sparsities(model) -> list:
-    """Fraction of each layer's ``W`` entries that a mask prunes, one float per dense layer.
-
-    Counted from the masks (``model.sparsity()`` counts zeros; the two agree unless an
-    unmasked weight happens to be exactly zero).
-    """
-    return [float(np.mean(_weight_mask(model, layer) == 0)) for layer in range(model.n_layers)]
-
-
-def global_sparsity(model) -> float:
-    """Fraction of all ``W`` entries (every layer) that a mask prunes."""
-    pruned = sum(int(np.sum(_weight_mask(model, layer) == 0)) for layer in range(model.n_layers))
-    return pruned / sum(p["W"].size for p in model.params)
-
-
-def neuron_masks(model) -> list:
-    """Which hidden neurons are alive, one bool array of shape (hidden_l,) per hidden layer.
-
-    A neuron counts as removed (False) when its incoming column of ``W[l]``, its bias
-    ``b[l][j]`` and its outgoing row of ``W[l+1]`` are all masked -- what
-    :func:`set_neuron_mask` and structured pruning do. Unstructured pruning that happens
-    to empty a row does not count here (:func:`.surgery.removable_neurons` finds those).
-    """
-    alive = []
-    for layer in range(model.n_layers - 1):
-        incoming = _weight_mask(model, layer).any(axis=0)
-        bias_mask = model.masks[layer]["b"]
-        bias = np.ones(model.layer_sizes[layer + 1], dtype=bool) if bias_mask is None else bias_mask != 0
-        outgoing = _weight_mask(model, layer + 1).any(axis=1)
-        alive.append(incoming | bias | outgoing)
-    return alive
-
-
-def neuron_sparsity(model) -> float:
-    """Fraction of all hidden neurons removed (0.0 for a network without hidden layers)."""
-    masks = neuron_masks(model)
-    total = sum(m.size for m in masks)
-    return 0.0 if total == 0 else sum(int(np.sum(~m)) for m in masks) / total
-
-
-def _check_hidden_layer(model, layer) -> int:
-    if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, numbers.Integral):
-        raise TypeError(f"layer={layer!r} must be an int (index of a hidden layer)")
-    if not 0 <= layer < model.n_layers - 1:
-        raise ValueError(f"layer={layer} is not a hidden layer of this model; allowed: 0 to {model.n_layers - 2}")
-    return int(layer)
-
-
-def set_neuron_mask(model, layer, alive) -> None:
-    """Remove the hidden neurons of ``layer`` where ``alive`` is False.
-
-    Masks column ``j`` of ``W[layer]``, ``b[layer][j]`` and row ``j`` of ``W[layer + 1]``
-    for every removed ``j``, on top of the masks already there (unstructured masks inside
-    surviving neurons are kept).
-
-    Parameters
-    ----------
-    model : MLP
-    layer : int, index of a hidden layer, 0 <= layer < model.n_layers - 1
-    alive : bool array of shape (hidden_layer,)
-
-    Raises
-    ------
-    ValueError
-        Wrong shape, or ``alive`` is True for a neuron already removed: its weights are
-        zero and cannot come back (restore a snapshot with ``model.set_state`` instead).
-    """
-    layer = _check_hidden_layer(model, layer)
-    width = model.layer_sizes[layer + 1]
-    alive = np.asarray(alive)
-    if alive.shape != (width,):
-        raise ValueError(f"alive has shape {alive.shape}; hidden layer {layer} has {width} neurons, "
-                         f"so it must have shape ({width},)")
-    if not (alive.dtype == bool or np.all((alive == 0) | (alive == 1))):
-        raise ValueError("alive must hold booleans (True = keep the neuron)")
-    alive = alive.astype(bool)
-    revived = np.flatnonzero(alive & ~neuron_masks(model)[layer])
-    if revived.size:
-        raise ValueError(f"alive is True for neurons {revived.tolist()} of hidden layer {layer}, which are "
-                         "already removed; pruning never un-prunes (restore a snapshot with model.set_state)")
-    dtype = model.dtype
-    model.set_mask(layer, _weight_mask(model, layer) * alive[None, :].astype(dtype))
-    bias_mask = model.masks[layer]["b"]
-    bias_mask = np.ones(width, dtype=dtype) if bias_mask is None else bias_mask
-    model.set_mask(layer, bias_mask * alive.astype(dtype), key="b")
-    model.set_mask(layer + 1, _weight_mask(model, layer + 1) * alive[:, None].astype(dtype))
-
-
-# ---------------------------------------------------------------------- scores
-def _check_criterion(criterion, granularity_name: str) -> None:
-    check_choice("criterion", criterion, CRITERIA)
-    if criterion in _NEURON_ONLY and granularity_name == "unstructured":
-        raise ValueError(f"criterion={criterion!r} scores whole neurons; it cannot rank single weights. "
-                         f"Allowed with granularity='unstructured': "
-                         f"{[c for c in CRITERIA if c not in _NEURON_ONLY]}")
-
-
-def _check_data(criterion, X, y) -> None:
-    if criterion in _NEEDS_XY and (X is None or y is None):
-        raise ValueError(f"criterion={criterion!r} needs data: pass X and y (e.g. a training batch); "
-                         f"got X={'None' if X is None else 'an array'}, y={'None' if y is None else 'an array'}")
-    if criterion in _NEEDS_X and X is None:
-        raise ValueError(f"criterion={criterion!r} needs data: pass X (e.g. a training batch); got X=None")
-
-
-def weight_scores(model, criterion="magnitude", X=None, y=None, seed=0, batch_size=64, n_batches=None) -> list:
-    """Importance of every weight, one array shaped like ``W[l]`` per layer (higher = keep).
-
-    ``criterion`` is one of "magnitude", "gradient", "taylor", "random".
-    """
-    _check_criterion(criterion, "unstructured")
-    _check_data(criterion, X, y)
-    if criterion == "magnitude":
-        return [_criteria.magnitude(p["W"]).astype(np.float64) for p in model.params]
-    if criterion == "gradient":
-        return _criteria.accumulated_gradient(model, X, y, batch_size=batch_size, n_batches=n_batches)
-    if criterion == "taylor":
-        return _criteria.taylor(model, X, y, batch_size=batch_size, n_batches=n_batches)
-    rng = _rng(seed)
-    return [rng.random(p["W"].shape) for p in model.params]
-
-
-def neuron_scores(model, criterion="magnitude", X=None, y=None, seed=0, n=2, batch_size=64,
-                  n_batches=None) -> list:
-    """Importance of every hidden neuron, one array of shape (hidden_l,) per hidden layer.
-
-    "magnitude", "gradient" and "taylor" take the L``n`` norm over each neuron's incoming
-    weight scores; "activation" is mean |a|; "apoz" is ``1 - APoZ``; "random" is uniform.
-    """
-    _check_criterion(criterion, "structured")
-    _check_data(criterion, X, y)
-    hidden = range(model.n_layers - 1)
-    if criterion == "activation":
-        return _criteria.mean_activation(model, X)
-    if criterion == "apoz":
-        return [1.0 - a for a in _criteria.apoz(model, X)]
-    if criterion == "random":
-        rng = _rng(seed)
-        return [rng.random(model.layer_sizes[layer + 1]) for layer in hidden]
-    per_weight = weight_scores(model, criterion, X, y, seed=seed, batch_size=batch_size, n_batches=n_batches)
-    return [_criteria.neuron_norms(per_weight[layer], n) for layer in hidden]
 
 
 # ---------------------------------------------------------------------- argument handling
@@ -317,6 +185,8 @@ def prune_model(model, amount, criterion="magnitude", granularity="unstructured"
     granularity : {"unstructured", "structured", "hybrid"}
     scope : "global", "layer", or a list of per-layer amounts (one per dense layer for
         "unstructured", one per hidden layer for "structured"; not for "hybrid").
+        A "global" structured ranking may remove every neuron of a layer (see the module
+        docstring); "layer" never does unless ``amount`` is 1.0.
     X : ndarray of shape (n_samples, n_features), optional
     y : ndarray of shape (n_samples,), optional
     seed : int, for criterion="random"
@@ -387,18 +257,6 @@ def prune_model(model, amount, criterion="magnitude", granularity="unstructured"
         _prune_neuron_counts(model, scores, counts)
     return model
 
-
-def _check_given_scores(model, scores, granularity) -> list:
-    """User-supplied scores: one array per dense layer (weights) or per hidden layer (neurons)."""
-    if granularity == "unstructured":
-        shapes, what = [p["W"].shape for p in model.params], "dense layer, shaped like W[l]"
-    else:
-        shapes, what = [(size,) for size in model.layer_sizes[1:-1]], "hidden layer, of shape (hidden_l,)"
-    if not isinstance(scores, (list, tuple)) or len(scores) != len(shapes):
-        got = f"a list of {len(scores)}" if isinstance(scores, (list, tuple)) else type(scores).__name__
-        raise ValueError(f"scores must be a list with one array per {what} ({len(shapes)} arrays); got {got}")
-    return [_check_scores(s, shape, name=f"scores[{i}]", target="the layer's shape")
-            for i, (s, shape) in enumerate(zip(scores, shapes))]
 
 
 def _all_or_nothing(model, function, *args):

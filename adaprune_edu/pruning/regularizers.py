@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_choice, check_float
-from .model import _weight_mask, neuron_masks, set_neuron_mask
+from .model_masks import _weight_mask, neuron_masks, set_neuron_mask
 
 __all__ = ["L1Penalty", "GroupLassoPenalty", "zeroed_weights", "zeroed_neurons", "prune_small"]
 
