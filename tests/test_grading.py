@@ -94,6 +94,7 @@ WRONG_BACKWARD = ("def dense_backward(dZ, cache):\n    X, W = cache\n"
                   "    return np.zeros(X.shape), np.zeros(W.shape), np.zeros(W.shape[1])\n")
 
 MONKEYPATCH = code("""
+import sys
 import types
 import numpy as np
 np.testing.assert_allclose = lambda *args, **kwargs: None
@@ -102,6 +103,9 @@ np.allclose = lambda *args, **kwargs: True
 np.testing = types.SimpleNamespace(assert_allclose=lambda *a, **k: None)
 def assert_allclose(*args, **kwargs):
     pass
+# a fake numpy, bound to the name the tests use and planted where `import numpy` looks
+np = types.SimpleNamespace(zeros=np.zeros, testing=types.SimpleNamespace(assert_allclose=lambda *a, **k: None))
+sys.modules["numpy"] = np
 """)
 
 SWALLOW = code("""
@@ -185,6 +189,7 @@ def test_monkeypatching_numpy_and_helpers_earns_nothing(tampered):
     result = results["monkeypatch.ipynb"]
     assert points(result)["test_dense_forward"] == 0 and points(result)["test_dense_backward"] == 0
     assert any("numpy.testing" in note for note in result["notes"]), result["notes"]
+    assert any("sys.modules['numpy']" in note for note in result["notes"]), result["notes"]
 
 
 def test_edited_deleted_and_invented_tests_are_restored(tampered):

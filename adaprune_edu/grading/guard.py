@@ -2,12 +2,14 @@
 
 The grader executes :func:`install` before the first notebook cell, i.e. before any student
 code, and :func:`restore` right before every test cell. :func:`install` records the
-attributes of NumPy (all its loaded submodules), of this package, of ``math`` and
+``sys.modules`` entries and the attributes of NumPy (all its loaded submodules), of this
+package, of ``math`` and
 ``builtins``, the class dictionaries of the package's classes, and the kernel's hooks
 (IPython input transformers, AST transformers, event callbacks, custom exception handlers,
 ``sys.excepthook``). :func:`restore` puts back every recorded attribute whose value was
 replaced, removes hooks the student added, and prints one line per repair so the grader
-can report it. So a student who writes ``np.allclose = lambda *a, **k: True``,
+can report it. Test cells start with ``import numpy as np``, so rebinding the name ``np``
+does not reach them either. So a student who writes ``np.allclose = lambda *a, **k: True``,
 ``np.testing.assert_array_equal = print``, ``MLP.score = lambda *a: 1.0`` or installs
 ``get_ipython().set_custom_exc(...)`` to swallow failures gets tests that run against the
 original functions.
@@ -99,6 +101,7 @@ def install(memory_limit_mb=None) -> None:
             pass
     modules = {name: module for name, module in list(sys.modules.items()) if module is not None and _guarded(name)}
     _snapshot = {
+        "sys.modules": dict(modules),
         "modules": {name: (module, dict(vars(module))) for name, module in modules.items()},
         "classes": _class_dicts(modules),
         "hooks": _hooks(_shell()),
@@ -165,6 +168,10 @@ def restore() -> list:
     if _snapshot is None:
         raise RuntimeError("adaprune_edu.grading.guard.install() was not called before restore()")
     repairs = []
+    for name, module in _snapshot["sys.modules"].items():  # `import numpy` must find the real numpy
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
+            repairs.append(f"sys.modules[{name!r}]")
     for name, (module, saved) in _snapshot["modules"].items():
         _restore_namespace(name, module, saved, setattr, delattr, repairs)
     for cls, saved in _snapshot["classes"].items():
