@@ -144,11 +144,17 @@ def test_budget_mode_gets_under_the_budget(digits):
     assert pruner.cost_ > 0.8 * limit
 
 
-def test_deterministic(digits):
+@pytest.mark.parametrize("kwargs", [dict(), dict(granularity="structured", criterion="random", tolerance=0.3)])
+def test_deterministic(digits, kwargs):
     model, data = digits
-    a, b = fit(model, data, max_epochs=6), fit(model, data, max_epochs=6)
-    assert [h["val_accuracy"] for h in a.history_] == [h["val_accuracy"] for h in b.history_]
-    np.testing.assert_array_equal(a.model_.params[0]["W"], b.model_.params[0]["W"])
+    a, b = fit(model, data, max_epochs=6, **kwargs), fit(model, data, max_epochs=6, **kwargs)
+    assert a.history_ == b.history_
+    for pa, pb in zip(a.model_.params, b.model_.params):
+        np.testing.assert_array_equal(pa["W"], pb["W"])
+        np.testing.assert_array_equal(pa["b"], pb["b"])
+    if kwargs:  # the seed is what decides: another seed, other random neurons
+        c = fit(model, data, max_epochs=6, seed=1, **kwargs)
+        assert any(not np.array_equal(x, y) for x, y in zip(neuron_masks(a.model_), neuron_masks(c.model_)))
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -183,3 +189,39 @@ def test_bad_data_raises(digits):
         AdaptivePruner().fit(model, data.X_train, data.y_train, data.X_val, data.y_val[:-1])
     with pytest.raises(ValueError, match="not fitted"):
         AdaptivePruner().history_text()
+
+
+@pytest.mark.parametrize("kwargs", [dict(criterion="taylor", allocation="sensitivity"),
+                                    dict(granularity="structured", criterion="activation",
+                                         budget=("latency_ms", 1e-9), max_steps=2)])
+def test_never_sees_test_data(digits, monkeypatch, kwargs):
+    """Every array the model is run or trained on during fit is made of training or validation rows."""
+    model, data = digits
+    allowed = {row.tobytes() for X in (data.X_train, data.X_val) for row in X.astype(model.dtype)}
+    test_rows = {row.tobytes() for row in data.X_test.astype(model.dtype)}
+    assert not test_rows & allowed  # digits has no duplicate images across the splits
+    seen = []
+
+    def spy(name):
+        original = getattr(MLP, name)
+
+        def wrapped(self, X, *args, **kw):
+            seen.append(np.asarray(X, dtype=model.dtype))
+            return original(self, X, *args, **kw)
+        monkeypatch.setattr(MLP, name, wrapped)
+
+    for name in ("forward", "loss", "fit", "score", "predict", "predict_proba"):
+        spy(name)
+    import adaprune_edu.pruning.report as report
+    original_latency = report.measure_latency
+
+    def latency_spy(predict, X, *args, **kw):
+        seen.append(np.asarray(X, dtype=model.dtype))
+        return original_latency(predict, X, *args, **kw)
+    monkeypatch.setattr(report, "measure_latency", latency_spy)
+
+    fit(model, data, max_epochs=4, final_epochs=1, **kwargs)
+    assert len(seen) > 10
+    assert any(X.shape[0] == data.X_val.shape[0] for X in seen)  # validation was used ...
+    for X in seen:  # ... and only training and validation rows ever were
+        assert {row.tobytes() for row in X} <= allowed

@@ -70,3 +70,30 @@ def test_bad_options_exit_with_usage_error(argv, capsys):
 def test_json_path_that_is_a_directory_is_refused(tmp_path, capsys):
     assert main([*FAST, "--json", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_controller_gets_training_and_validation_splits_only(tmp_path, monkeypatch):
+    """The demo hands the controller train and validation data; the test split is only read afterwards."""
+    import numpy as np
+
+    import adaprune_edu.demo as demo
+
+    loaded, calls = [], []
+    original_load, original_fit = demo.load_dataset, demo.AdaptivePruner.fit
+
+    def load_spy(*args, **kwargs):
+        loaded.append(original_load(*args, **kwargs))
+        return loaded[-1]
+
+    def fit_spy(self, model, X_train, y_train, X_val, y_val):
+        calls.append((X_train, X_val))
+        return original_fit(self, model, X_train, y_train, X_val, y_val)
+
+    monkeypatch.setattr(demo, "load_dataset", load_spy)
+    monkeypatch.setattr(demo.AdaptivePruner, "fit", fit_spy)
+    run_demo(tmp_path, "--dataset", "moons")
+    assert len(calls) == len(loaded) == 3  # moons, then the easy and hard presets
+    for data, (X_train, X_val) in zip(loaded, calls):
+        assert X_train is data.X_train and X_val is data.X_val
+        test_rows = {row.tobytes() for row in data.X_test}
+        assert not test_rows & {row.tobytes() for row in np.vstack([X_train, X_val])}
