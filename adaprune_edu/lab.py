@@ -1,7 +1,9 @@
 """``adaprune-edu lab``: JupyterLab on the course notebooks, set up to work offline.
 
 The news feed, the update check and the extension manager all reach the network, so
-they are switched off; as root, JupyterLab also needs ``--allow-root``.
+they are switched off; as root, JupyterLab also needs ``--allow-root``. The flags alone still
+leave a pop-up asking whether to fetch news, so the lab also reads setting defaults from
+``adaprune_edu/lab_settings/overrides.json`` ("never fetch news").
 """
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+SETTINGS_DIR = Path(__file__).resolve().parent / "lab_settings"
+
 OFFLINE_FLAGS = [
+    f"--LabApp.app_settings_dir={SETTINGS_DIR}",
     "--LabApp.news_url=None",
     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     "--LabApp.extension_manager=readonly",

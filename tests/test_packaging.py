@@ -62,3 +62,9 @@ def test_lab_command_is_offline_and_root_safe(tmp_path, monkeypatch):
     assert "--allow-root" in cmd and "--port=8899" in cmd
     assert "--LabApp.news_url=None" in cmd
     assert "--LabApp.extension_manager=readonly" in cmd
+    settings_flag = next(flag for flag in cmd if flag.startswith("--LabApp.app_settings_dir="))
+    overrides = Path(settings_flag.split("=", 1)[1]) / "overrides.json"
+    import json
+
+    news = json.loads(overrides.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert news["fetchNews"] == "false"
