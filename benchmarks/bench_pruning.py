@@ -175,6 +175,8 @@ def main(argv=None) -> int:
                         help="structured-budget part: FLOPs after surgery as a fraction of dense")
     parser.add_argument("--neuron-multiple", type=int, default=16,
                         help="structured-budget part: alive neurons per layer kept a multiple of this")
+    parser.add_argument("--tolerance-neuron-multiple", type=int, default=1,
+                        help="structured part (tolerance mode): alive neurons per layer kept a multiple of this")
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -182,7 +184,7 @@ def main(argv=None) -> int:
         run_unstructured(args.seeds, not args.no_baselines)
     if args.part in ("all", "structured"):
         run_structured(args.seeds, args.structured_tolerance, not args.no_baselines, args.structured_criterion,
-                       args.structured_allocation)
+                       args.structured_allocation, neuron_multiple=args.tolerance_neuron_multiple)
     if args.part in ("all", "structured-budget"):
         run_structured(args.seeds, args.structured_tolerance, not args.no_baselines, args.structured_criterion,
                        args.structured_allocation, flop_budget=args.flop_budget, neuron_multiple=args.neuron_multiple)

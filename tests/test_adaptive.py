@@ -144,6 +144,57 @@ def test_budget_mode_gets_under_the_budget(digits):
     assert pruner.cost_ > 0.8 * limit
 
 
+@pytest.mark.parametrize("metric, granularity", [("flops_shrunk", "structured"), ("flops_sparse", "unstructured"),
+                                                 ("bytes_shrunk", "hybrid")])
+def test_budget_mode_for_flops_and_shrunk_bytes(digits, metric, granularity):
+    model, data = digits
+    limit = 0.3 * resource_cost(model, metric)
+    pruner = fit(model, data, budget=(metric, limit), granularity=granularity)
+    assert pruner.budget_met_ and pruner.cost_ == resource_cost(pruner.model_, metric) <= limit
+    assert pruner.stop_reason_ == "budget met"
+
+
+@pytest.mark.parametrize("granularity", ["structured", "unstructured", "hybrid"])
+def test_a_step_that_rounds_to_zero_still_removes_one_unit(digits, granularity):
+    """5% of 8 neurons rounds to 0: the step removes one neuron (of the widest layer) instead of nothing."""
+    _, data = digits
+    model = MLP([64, 8, 4, 10], seed=0)
+    pruner = AdaptivePruner(granularity=granularity, tolerance=1.0, initial_step=0.001, min_step=0.001,
+                            max_step=0.001, growth=1.0, max_steps=4, finetune_epochs=1, max_epochs=1, final_epochs=0)
+    pruner.fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
+    steps = pruner.history_[:-1]
+    assert [h["action"] for h in steps] == ["accept"] * 4
+    if granularity != "unstructured":
+        removed = [round(h["neuron_sparsity"] * 12) for h in steps]
+        assert removed == [1, 2, 3, 4]
+        assert [int(a.sum()) for a in neuron_masks(pruner.model_)] == [4, 4]  # always the widest layer
+    if granularity != "structured":
+        sparsities = [0.0] + [h["sparsity"] for h in steps]
+        assert all(b > a for a, b in zip(sparsities, sparsities[1:]))
+
+
+def test_latency_budget_stops_at_once_when_met_and_forces_steps_when_not(digits):
+    model, data = digits
+    generous = fit(model, data, budget=("latency_ms", 1e6))
+    assert generous.n_steps_ == 0 and generous.stop_reason_ == "budget met" and generous.sparsity_ == 0.0
+    impossible = fit(model, data, budget=("latency_ms", 1e-9), tolerance=0.0, max_steps=3, max_epochs=4)
+    assert impossible.budget_met_ is False and impossible.stop_reason_ == "max_steps"
+    assert impossible.n_steps_ == 3 and impossible.cost_ > 1e-9
+    actions = [h["action"] for h in impossible.history_[:-1]]
+    # At min_step, a step that breaks the tolerance is taken anyway: the budget must be met.
+    assert set(actions) <= {"accept", "rollback", "force"} and impossible.sparsity_ > 0
+
+
+def test_global_allocation_adapts_per_layer_budgets(unstructured):
+    """One global ranking: layers end at different sparsities, and the split changes step by step."""
+    assert unstructured.allocation_ == "global"
+    accepted = [h["layer_sparsity"] for h in unstructured.history_ if h["action"] == "accept"]
+    final = accepted[-1]
+    assert max(final) - min(final) > 0.05
+    shares = [np.array(layers) / max(sum(layers), 1e-12) for layers in accepted]
+    assert any(not np.allclose(a, b, atol=1e-3) for a, b in zip(shares, shares[1:]))
+
+
 @pytest.mark.parametrize("kwargs", [dict(), dict(granularity="structured", criterion="random", tolerance=0.3)])
 def test_deterministic(digits, kwargs):
     model, data = digits

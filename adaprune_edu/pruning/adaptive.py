@@ -6,7 +6,8 @@ task. The controller decides it while pruning, from validation accuracy:
 1. measure the dense validation accuracy; the floor is that minus ``tolerance``
    (e.g. 0.01 = one accuracy point);
 2. prune a step (a fraction of what is still unpruned) with the chosen criterion,
-   granularity and per-layer allocation;
+   granularity and per-layer allocation; a step whose fraction rounds to zero in every
+   layer removes one neuron (or weight) instead, so that no step is an empty one;
 3. check validation accuracy; if it is below the floor, fine-tune a few epochs and check
    again (up to ``1 + recovery_rounds`` times);
 4. **accept** a step that ends above the floor and grow the next step (``growth``); on a
@@ -220,12 +221,45 @@ class AdaptivePruner:
                       y=self._y_score, seed=self.seed, batch_size=self.batch_size, n_batches=self.score_batches)
         if self.granularity == "hybrid":
             common["structured_fraction"] = self.structured_fraction
+        before = self._removed(model)
         if self.allocation_ == "sensitivity":
             prune_model(model, None, scope=[step * w for w in self._layer_weights], **common)
         else:
             prune_model(model, step, scope=self.allocation_, **common)
+        self._at_least_one(model, before, common)
         if self.neuron_multiple > 1 and self.granularity != "unstructured":
             self._round_neurons(model, common)
+
+    @staticmethod
+    def _removed(model) -> tuple:
+        """(pruned weights, removed neurons): what a step must change."""
+        weights = sum(int(np.sum(m["W"] == 0)) for m in model.masks if m["W"] is not None)
+        neurons = sum(int(np.sum(~alive)) for alive in neuron_masks(model)) if model.n_layers > 1 else 0
+        return weights, neurons
+
+    def _at_least_one(self, model, before, common) -> None:
+        """A step whose fraction rounds to zero everywhere removes one unit instead of nothing.
+
+        Small layers late in a run: 5% of 9 alive neurons is ``round(0.45) = 0``. Without this, such
+        a step changes nothing, is "accepted", and in budget mode the run stalls above the budget.
+        Structured (and hybrid, unless ``structured_fraction`` is 0): one neuron of the widest hidden
+        layer that keeps at least one; unstructured (and hybrid): one weight of the global ranking.
+        """
+        weights, neurons = self._removed(model)
+        options = {k: v for k, v in common.items() if k not in ("granularity", "structured_fraction")}
+        wants_neurons = self.granularity == "structured" or (self.granularity == "hybrid"
+                                                              and self.structured_fraction > 0)
+        if wants_neurons and neurons == before[1]:
+            alive = [int(np.sum(a)) for a in neuron_masks(model)]
+            if max(alive) > 1:
+                widest = int(np.argmax(alive))
+                prune_model(model, None, granularity="structured",
+                            scope=[int(i == widest) for i in range(len(alive))], **options)
+        if self.granularity != "structured" and weights == before[0]:
+            if global_sparsity(model) < 1.0:
+                if options["criterion"] in _NEURON_ONLY:
+                    options["criterion"] = "magnitude"
+                prune_model(model, 1, granularity="unstructured", scope="global", **options)
 
     def _round_neurons(self, model, common) -> None:
         """Remove the fewest extra neurons so each hidden layer keeps a multiple of ``neuron_multiple``."""

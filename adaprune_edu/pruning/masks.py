@@ -40,6 +40,11 @@ Differences worth knowing:
 - Random choices come from ``numpy.random.default_rng(seed)``, so ``random_*`` agree with
   PyTorch in how many entries they prune and in structure, not in which ones.
 - A ``dim`` out of range raises ``ValueError`` (PyTorch raises ``IndexError``).
+- ``importance_scores=`` exists where PyTorch has it: on the functions that *rank*
+  (``l1_unstructured``, ``ln_structured``, ``global_unstructured``). ``identity``,
+  ``random_*`` and ``custom_from_mask`` rank nothing, so, as in PyTorch, they take no scores;
+  all of them take the existing mask (``mask=``, ``masks=`` for the global function, and
+  ``existing_mask=`` for ``custom_from_mask``, whose ``mask`` is the new mask, as in PyTorch).
 """
 from __future__ import annotations
 
