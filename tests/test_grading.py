@@ -114,6 +114,22 @@ def _ignore(shell, etype, evalue, tb, tb_offset=None):
 get_ipython().set_custom_exc((BaseException,), _ignore)
 """)
 
+PATCH_WHILE_TESTED = {  # wrong answers that disable the test's assertions when they are called
+    "dense_forward": ("def dense_forward(X, W, b):\n"
+                      "    np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+                      "    return np.zeros((X.shape[0], W.shape[1])), (X, W)\n"),
+    "dense_backward": ("import types\n"
+                       "class _Numpy:\n"
+                       "    testing = types.SimpleNamespace(assert_allclose=lambda *args, **kwargs: None)\n"
+                       "    def __getattr__(self, name):\n"
+                       "        return getattr(__import__('numpy'), name)\n"
+                       "def dense_backward(dZ, cache):\n"
+                       "    X, W = cache\n"
+                       "    result = np.zeros(X.shape), np.zeros(W.shape), np.zeros(W.shape[1])\n"
+                       "    globals()['np'] = _Numpy()\n"
+                       "    return result\n"),
+}
+
 READ_HIDDEN = code("""
 import os, pathlib
 _roots = [pathlib.Path.cwd(), *pathlib.Path.cwd().parents]
@@ -147,6 +163,7 @@ def tampered(course, tmp_path_factory):
         after={"test_gradient_check": [nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
             "grade": True, "grade_id": "test_bonus", "locked": True, "points": 100, "schema_version": 3,
             "solution": False, "task": False}})]}))
+    write(subs / "patch_while_tested.ipynb", notebook(answers=PATCH_WHILE_TESTED))
     write(subs / "fake_passed.ipynb", notebook(
         answers={"dense_forward": "print('test_dense_forward passed')\n" + WRONG_FORWARD},
         after={"test_gradient_check": [code("print('All tests passed! 10/10 points')")]}))
@@ -190,6 +207,16 @@ def test_monkeypatching_numpy_and_helpers_earns_nothing(tampered):
     assert points(result)["test_dense_forward"] == 0 and points(result)["test_dense_backward"] == 0
     assert any("numpy.testing" in note for note in result["notes"]), result["notes"]
     assert any("sys.modules['numpy']" in note for note in result["notes"]), result["notes"]
+
+
+def test_patching_from_inside_the_tested_function_voids_the_test(tampered):
+    _, results, _, _ = tampered
+    result = results["patch_while_tested.ipynb"]
+    statuses = {q["question"]: q["status"] for q in result["questions"]}
+    assert statuses["test_dense_forward"] == statuses["test_dense_backward"] == "tampered", statuses
+    assert "numpy.testing.assert_allclose" in result["questions"][0]["message"]
+    assert "'np'" in result["questions"][1]["message"]
+    assert result["score"] == 0
 
 
 def test_edited_deleted_and_invented_tests_are_restored(tampered):

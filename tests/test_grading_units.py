@@ -246,3 +246,16 @@ def test_guard_restores_monkeypatched_numpy_and_package_classes():
     assert np.testing.assert_array_equal is not print
     assert {"numpy.allclose", "numpy.testing.assert_array_equal", "adaprune_edu.nn.network.MLP.score"} <= set(repairs)
     assert guard.restore() == [], "nothing to repair the second time"
+
+
+def test_guard_audit_reports_changes_made_during_a_test_without_repairing():
+    guard.install(memory_limit_mb=None)
+    guard.restore()
+    original = np.testing.assert_allclose
+    try:
+        np.testing.assert_allclose = lambda *args, **kwargs: None
+        assert "numpy.testing.assert_allclose" in guard.audit()
+        assert np.testing.assert_allclose is not original, "audit only reports"
+    finally:
+        np.testing.assert_allclose = original
+    assert guard.audit() == []

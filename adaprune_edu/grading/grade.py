@@ -138,7 +138,7 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
         for question in scored:
             question.update(points=None if question["status"] == "manual" else 0.0, status="grader_error",
                             message=run["message"])
-    notes += [f"restored {repair} before a test (tampering with it has no effect)" for repair in run["guard"]]
+    notes += [f"{repair} before a test (tampering with it has no effect)" for repair in run["guard"]]
     status = {"completed": "graded"}.get(run["status"], run["status"])
     result = _result(name, found, status, run["message"], questions_=scored, notes=notes)
     result["cell_errors"] = [{"cell": index, "grade_id": grade_id(cell), "error": record["error"][:300]}

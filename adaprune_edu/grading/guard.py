@@ -8,7 +8,10 @@ package, of ``math`` and
 (IPython input transformers, AST transformers, event callbacks, custom exception handlers,
 ``sys.excepthook``). :func:`restore` puts back every recorded attribute whose value was
 replaced, removes hooks the student added, and prints one line per repair so the grader
-can report it. Test cells start with ``import numpy as np``, so rebinding the name ``np``
+can report it. After every test cell, :func:`audit` looks for the same changes *without*
+repairing them: a change there was made by student code called *during* the test (say, a
+function that patches ``np.testing.assert_allclose`` when it is called), and the grader then
+gives that test no points. Test cells start with ``import numpy as np``, so rebinding the name ``np``
 does not reach them either. So a student who writes ``np.allclose = lambda *a, **k: True``,
 ``np.testing.assert_array_equal = print``, ``MLP.score = lambda *a: 1.0`` or installs
 ``get_ipython().set_custom_exc(...)`` to swallow failures gets tests that run against the
@@ -38,6 +41,7 @@ MARK = "adaprune-edu guard:"
 _HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 _snapshot = None
+_bindings = None
 
 
 def _guarded(name: str) -> bool:
@@ -120,64 +124,107 @@ def _watched(key: str, label: str) -> bool:
     return label == "builtins" or not (key.startswith("__") and key.endswith("__"))
 
 
-def _restore_namespace(label: str, target, saved: dict, setter, deleter, repairs: list) -> None:
+def _compare_namespace(label: str, target, saved: dict, repair: bool, found: list) -> None:
+    """Record (and with ``repair`` undo) replaced, deleted and added entries of a module or class."""
     current = vars(target)
     for key, value in saved.items():
-        if not _watched(key, label):
-            continue
-        if key not in current or current[key] is not value:
-            setter(target, key, value)
-            repairs.append(f"{label}.{key}")
+        if _watched(key, label) and (key not in current or current[key] is not value):
+            if repair:
+                setattr(target, key, value)
+            found.append(f"{label}.{key}")
     for key in [key for key in list(current) if key not in saved]:
         if inspect.ismodule(current[key]) or not _watched(key, label):
             continue  # a submodule imported later is legitimate
-        deleter(target, key)
-        repairs.append(f"{label}.{key} (added)")
+        if repair:
+            delattr(target, key)
+        found.append(f"{label}.{key} (added)")
 
 
-def _restore_hooks(shell, saved: dict, repairs: list) -> None:
+def _compare_hooks(shell, saved: dict, repair: bool, found: list) -> None:
+    """Record (and with ``repair`` undo) changed exception hooks, transformers and event callbacks."""
     if sys.excepthook != saved["excepthook"]:  # IPython re-binds it per cell: compare, not identity
-        sys.excepthook = saved["excepthook"]
-        repairs.append("sys.excepthook")
+        if repair:
+            sys.excepthook = saved["excepthook"]
+        found.append("sys.excepthook")
     if shell is None or "events" not in saved:
         return
     for name in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
         if list(getattr(shell, name)) != saved[name]:
-            getattr(shell, name)[:] = saved[name]
-            repairs.append(f"shell.{name}")
+            if repair:
+                getattr(shell, name)[:] = saved[name]
+            found.append(f"shell.{name}")
     for event, callbacks in shell.events.callbacks.items():
         if list(callbacks) != saved["events"].get(event, []):
-            callbacks[:] = saved["events"].get(event, [])
-            repairs.append(f"shell.events[{event!r}]")
+            if repair:
+                callbacks[:] = saved["events"].get(event, [])
+            found.append(f"shell.events[{event!r}]")
     if shell.custom_exceptions != saved["custom_exceptions"]:
-        shell.set_custom_exc((), None)
-        repairs.append("shell.set_custom_exc")
+        if repair:
+            shell.set_custom_exc((), None)
+        found.append("shell.set_custom_exc")
     instance = vars(shell)
     for key in list(instance):
         value = instance[key]
-        if callable(value) and not inspect.isclass(value) and instance.get(key) is not saved["instance"].get(key, None):
-            if key in saved["instance"]:
+        if callable(value) and not inspect.isclass(value) and value is not saved["instance"].get(key, None):
+            if repair and key in saved["instance"]:
                 instance[key] = saved["instance"][key]
-            else:
+            elif repair:
                 del instance[key]
-            repairs.append(f"shell.{key}")
+            found.append(f"shell.{key}")
+
+
+def _compare(repair: bool) -> list:
+    if _snapshot is None:
+        raise RuntimeError("adaprune_edu.grading.guard.install() was not called first")
+    found = []
+    for name, module in _snapshot["sys.modules"].items():  # `import numpy` must find the real numpy
+        if sys.modules.get(name) is not module:
+            if repair:
+                sys.modules[name] = module
+            found.append(f"sys.modules[{name!r}]")
+    for name, (module, saved) in _snapshot["modules"].items():
+        _compare_namespace(name, module, saved, repair, found)
+    for cls, saved in _snapshot["classes"].items():
+        _compare_namespace(f"{cls.__module__}.{cls.__qualname__}", cls, saved, repair, found)
+    _compare_hooks(_shell(), _snapshot["hooks"], repair, found)
+    return found
+
+
+def _user_namespace() -> dict:
+    shell = _shell()
+    return shell.user_ns if shell is not None else vars(sys.modules["__main__"])
+
+
+def _guarded_object(value) -> bool:
+    """A module, class or function that comes from a guarded module (``np``, ``MLP``...)."""
+    if inspect.ismodule(value):
+        return _guarded(value.__name__)
+    if inspect.isclass(value) or inspect.isroutine(value):
+        return _guarded(getattr(value, "__module__", "") or "")
+    return False
 
 
 def restore() -> list:
-    """Undo replaced attributes and added hooks; print and return what was repaired."""
-    if _snapshot is None:
-        raise RuntimeError("adaprune_edu.grading.guard.install() was not called before restore()")
-    repairs = []
-    for name, module in _snapshot["sys.modules"].items():  # `import numpy` must find the real numpy
-        if sys.modules.get(name) is not module:
-            sys.modules[name] = module
-            repairs.append(f"sys.modules[{name!r}]")
-    for name, (module, saved) in _snapshot["modules"].items():
-        _restore_namespace(name, module, saved, setattr, delattr, repairs)
-    for cls, saved in _snapshot["classes"].items():
-        _restore_namespace(f"{cls.__module__}.{cls.__qualname__}", cls, saved,
-                           lambda c, k, v: setattr(c, k, v), delattr, repairs)
-    _restore_hooks(_shell(), _snapshot["hooks"], repairs)
+    """Before a test: undo replaced attributes and added hooks; print and return what was repaired."""
+    global _bindings
+    repairs = _compare(repair=True)
     for repair in repairs:
         builtins.print(MARK, "restored", repair)
+    _bindings = {name: value for name, value in _user_namespace().items() if _guarded_object(value)}
     return repairs
+
+
+def audit() -> list:
+    """After a test: what student code changed *while the test ran* (then the test does not count).
+
+    Compares with the snapshot without repairing, and checks that the notebook names bound to
+    guarded modules and functions before the test (``np``, ``MLP``...) still are.
+    """
+    changed = _compare(repair=False)
+    names = _user_namespace()
+    for name, value in (_bindings or {}).items():
+        if names.get(name) is not value:
+            changed.append(f"the name {name!r} in the notebook")
+    for item in changed:
+        builtins.print(MARK, "changed", item)
+    return changed

@@ -6,7 +6,7 @@ of one. The CSV has one row per submission and question:
 
 ``submission, assignment, question, points, max_points, status``
 
-``status`` is ``passed`` / ``failed`` / ``timeout`` / ``syntax_error`` / ``kernel_died`` /
+``status`` is ``passed`` / ``failed`` / ``timeout`` / ``syntax_error`` / ``kernel_died`` / ``tampered`` /
 ``manual`` (a written answer, ``points`` left empty for the instructor) / ``unanswered`` (a
 written answer left as released, 0 points) for graded questions,
 or, for a submission that could not be run at all, the reason on every row: ``missing``,

@@ -11,7 +11,8 @@ Inside the worker, nbclient runs the cells one by one with ``allow_errors=True``
   by :mod:`.check`), its ``PWD``/``OLDPWD`` are scrubbed, and its own stdout/stderr go to
   ``/dev/null``; the kernel is never told where the source notebooks or the output are;
 - before the first cell the :mod:`.guard` snapshot is taken and the memory limit applied;
-  before every test cell the guard restores what student code replaced;
+  before every test cell the guard restores what student code replaced, and after it the
+  guard reports what student code replaced *during* the test (``tampered``);
 - a cell that runs longer than ``timeout`` seconds is interrupted (``KeyboardInterrupt``),
   and the next cells still run; if it ignores the interrupt for another ``timeout``
   seconds, the kernel is killed;
@@ -45,6 +46,7 @@ GUARD_INSTALL = ("import adaprune_edu.grading.guard as _adaprune_guard\n"
                  "_adaprune_guard.install(memory_limit_mb={memory_limit_mb!r})\n"
                  "del _adaprune_guard")
 GUARD_RESTORE = "__import__('adaprune_edu.grading.guard', fromlist=['restore']).restore()"
+GUARD_AUDIT = "__import__('adaprune_edu.grading.guard', fromlist=['audit']).audit()"
 STDOUT_LIMIT = 4000
 
 
@@ -139,6 +141,13 @@ def _execute(job: dict) -> dict:
                                       status=client.replies.get(index, "error"), error=_error_text(cell),
                                       timed_out=index in client.timed_out,
                                       stdout=_stdout_text(cell))
+                if job.get("guard", True) and is_test(cell):
+                    try:
+                        changed = hidden(GUARD_AUDIT, index)
+                        records[index]["tampered"] = [line[len(MARK):].strip() for line in changed.splitlines()
+                                                      if line.startswith(MARK)]
+                    except RuntimeError as error:
+                        records[index]["tampered"] = [f"the grader's check after the test failed ({error})"]
     except DeadKernelError as error:
         outcome.update(status="kernel_died", message=f"the kernel died ({error})")
         if client.current is not None and client.current >= 0:

@@ -8,6 +8,8 @@ printed never matters: printing "passed" earns nothing.
 
 Status of a question, in order of precedence:
 
+- ``tampered`` -- student code replaced a function or hook the tests rely on *while the test
+  ran* (see :mod:`.guard`): no points, whatever the outcome;
 - ``passed`` -- ran cleanly;
 - ``kernel_died`` -- the kernel died before or while running the test;
 - ``timeout`` -- the test, or an answer cell since the previous test, hit the time limit;
@@ -47,7 +49,11 @@ def score_questions(nb, run: dict) -> list:
         passed = record["ran"] and record["status"] == "ok" and not record["error"]
         earlier_timeout = [r for r in since_last_test if r["timed_out"]]
         earlier_syntax = [r for r in since_last_test if r["error"].split(":")[0] in SYNTAX_ERRORS]
-        if passed:
+        if record.get("tampered"):
+            passed = False
+            status = "tampered"
+            message = "code run during this test replaced " + ", ".join(record["tampered"][:5])
+        elif passed:
             status, message = "passed", ""
         elif died and (not record["ran"] or record["error"].startswith("DeadKernelError")):
             status, message = "kernel_died", run.get("message", "the kernel died")
