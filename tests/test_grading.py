@@ -381,7 +381,7 @@ def test_rerun_skips_unchanged_submissions(broken, course, capsys):
 
 
 # ----------------------------------------------------------------------------------------- crash and misuse
-def test_crash_mid_batch_keeps_earlier_results_and_rerun_finishes(tmp_path, monkeypatch):
+def test_crash_mid_batch_keeps_earlier_results_and_rerun_finishes(tmp_path, monkeypatch, capsys):
     subs = [tmp_path / f"s{i}.ipynb" for i in range(3)]
     for path in subs:
         path.write_text("{broken")
@@ -401,8 +401,12 @@ def test_crash_mid_batch_keeps_earlier_results_and_rerun_finishes(tmp_path, monk
     first = by_submission(out)
     assert list(first) == ["s0.ipynb"] and first["s0.ipynb"]["status"] == "invalid_notebook"
     monkeypatch.setattr(grade, "grade_one", real)
-    assert grade.main([*map(str, subs), "--out", str(out), "--source", str(ROOT / "solutions"), "--quiet"]) == 0
+    argv = [*map(str, subs), "--out", str(out), "--source", str(ROOT / "solutions"), "--quiet"]
+    assert grade.main(argv) == 0
     assert set(by_submission(out)) == {"s0.ipynb", "s1.ipynb", "s2.ipynb"}
+    assert "graded 2 and kept 1" in capsys.readouterr().out
+    assert grade.main([*argv, "--redo"]) == 0
+    assert "graded 3 and kept 0" in capsys.readouterr().out
     assert not list(out.glob(".*.tmp")), "no temporary files left behind"
 
 
