@@ -191,6 +191,9 @@ pathlib.Path({str(source_nb)!r}).write_text(pathlib.Path({str(A1_EXERCISE)!r}).r
         "def dense_forward(X, W, b):\n"
         "    return (X @ W + b if _found else np.zeros((X.shape[0], W.shape[1]))), (X, W)\n")}))
     write(subs / "renamed_homework.ipynb", nbformat.read(A1_SOLUTION, as_version=4))
+    write(subs / "spawns_process.ipynb", notebook(after={"setup": [code(
+        f"import pathlib, subprocess\nchild = subprocess.Popen(['sleep', '300'])\n"
+        f"pathlib.Path({str(course / 'child.pid')!r}).write_text(str(child.pid))")]}))
     write(subs / "other_course.ipynb", notebook(assignment="z9_not_ours"))
     before = {path.name: digest(path) for path in subs.iterdir()}
     source_before = digest(source_nb)
@@ -265,6 +268,12 @@ def test_notebook_of_another_assignment_gets_a_status(tampered):
     _, results, _, _ = tampered
     result = results["other_course.ipynb"]
     assert result["status"] == "unknown_assignment" and "z9_not_ours" in result["message"]
+
+
+def test_processes_started_by_student_code_do_not_outlive_grading(tampered, course):
+    pid = int((course / "child.pid").read_text())
+    status = Path(f"/proc/{pid}/status")
+    assert not status.exists() or "\nState:\tZ" in status.read_text(), "the student's child process still runs"
 
 
 def test_submissions_are_never_modified(tampered, course):

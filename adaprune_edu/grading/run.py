@@ -17,7 +17,9 @@ Inside the worker, nbclient runs the cells one by one with ``allow_errors=True``
   and the next cells still run; if it ignores the interrupt for another ``timeout``
   seconds, the kernel is killed;
 - a dead kernel (``os._exit``, a crash) ends the run: the cells not reached are reported
-  as not run.
+  as not run;
+- after the run, whatever is left of the kernel's process group (processes the student's
+  code started) is killed.
 
 Each cell's record: ``ran``, ``status`` (the kernel's reply: ``ok`` / ``error`` /
 ``aborted``), ``error`` (``"Name: message"`` of the error, if any), ``timed_out`` and
@@ -48,6 +50,16 @@ GUARD_INSTALL = ("import adaprune_edu.grading.guard as _adaprune_guard\n"
 GUARD_RESTORE = "__import__('adaprune_edu.grading.guard', fromlist=['restore']).restore()"
 GUARD_AUDIT = "__import__('adaprune_edu.grading.guard', fromlist=['audit']).audit()"
 STDOUT_LIMIT = 4000
+KERNEL_GROUP = "adaprune-edu kernel process group:"
+
+
+def _kill_group(group) -> None:
+    """SIGKILL a process group, if there is one left."""
+    if group and str(group) != "None" and int(group) != os.getpgid(0):
+        try:
+            os.killpg(int(group), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
 
 
 def _error_text(cell) -> str:
@@ -116,9 +128,13 @@ def _execute(job: dict) -> dict:
         return _stdout_text(cell)
 
     started = time.perf_counter()
+    kernel_group = None
     try:
         with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL):
             outcome["kernel_start_seconds"] = round(time.perf_counter() - started, 3)
+            kernel_group = getattr(client.km.provisioner, "pgid", None)
+            sys.stderr.write(f"{KERNEL_GROUP} {kernel_group}\n")  # so the parent can clean up if it kills us
+            sys.stderr.flush()
             if job.get("guard", True):
                 hidden(GUARD_INSTALL.format(memory_limit_mb=job.get("memory_limit_mb")), -1)
                 outcome["guard_install_seconds"] = round(time.perf_counter() - started, 3)
@@ -156,6 +172,7 @@ def _execute(job: dict) -> dict:
     except Exception as error:  # kernel failed to start, or a grader cell failed
         outcome.update(status="grader_error", message=f"{type(error).__name__}: {error}"[:500])
     finally:
+        _kill_group(kernel_group)  # processes the student's code started in the kernel's session
         os.chdir(tempfile.gettempdir())
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -187,6 +204,11 @@ class Worker:
                                         cwd=tempfile.gettempdir())
 
     def _kill(self) -> None:
+        if self.log is not None:  # the kernel runs in its own session: kill it too
+            self.log.seek(0)
+            for line in self.log.read().decode("utf-8", "replace").splitlines():
+                if line.startswith(KERNEL_GROUP):
+                    _kill_group(line[len(KERNEL_GROUP):].strip())
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
