@@ -88,6 +88,7 @@ def _at_least_one(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``adaprune-edu demo`` (``--help`` lists every option with its default)."""
     parser = argparse.ArgumentParser(prog="adaprune-edu demo",
                                      description="Train, prune adaptively, and show what the pruning really bought.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -242,6 +243,7 @@ def compare_tasks(args) -> dict:
 
 # ---------------------------------------------------------------------- output
 def format_table(results: dict) -> str:
+    """Dense vs pruned, one row per quantity, from the results that ``--json`` writes."""
     dense, pruned = results["dense"], results["pruned"]
     rows = [
         ("test accuracy", f"{dense['test_accuracy']:.2%}", f"{pruned['test_accuracy']:.2%}"),
@@ -331,6 +333,7 @@ def save_figure(pruner, path: Path, args) -> Path:
 
 
 def main(argv=None) -> int:
+    """Parse ``argv``, run the demo, write ``--json``; returns the exit status (2 on a usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.granularity == "unstructured" and args.criterion in ("activation", "apoz"):

@@ -39,6 +39,8 @@ from adaprune_edu.pruning.report import inference_function, settle_allocator
 from adaprune_edu.pruning.surgery import shrink
 
 LAYERS = [64, 256, 128, 10]
+#: hidden widths kept by ``neuron_multiple=16`` between 60% and 90% of the neurons removed
+MULTIPLES_OF_16 = [[96, 48], [80, 48], [96, 32], [80, 32], [64, 48], [64, 32], [48, 32], [48, 16], [32, 16]]
 
 
 def dense_model(seed: int):
@@ -154,9 +156,16 @@ def run_speedup_curve():
     print("neurons removed  network             FLOP red.  speed-up  ratio")
     dense = MLP(LAYERS, seed=0)
     X = np.random.default_rng(0).normal(size=(1024, LAYERS[0])).astype(np.float32)
-    for removed in (0.5, 0.6, 0.625, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
-        sizes = [LAYERS[0], round(LAYERS[1] * (1 - removed)), round(LAYERS[2] * (1 - removed)), LAYERS[3]]
+    shapes = [[round(LAYERS[1] * (1 - r)), round(LAYERS[2] * (1 - r))]
+              for r in (0.5, 0.6, 0.625, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)]
+    shapes += [None] + MULTIPLES_OF_16
+    for hidden in shapes:
+        if hidden is None:
+            print("hidden widths that are multiples of 16:")
+            continue
+        sizes = [LAYERS[0], *hidden, LAYERS[3]]
         small = MLP(sizes, seed=0)
+        removed = 1 - sum(hidden) / sum(LAYERS[1:-1])
         reduction = flops_per_sample(dense) / flops_per_sample(small)
         measured = speedup(dense, small, X)
         ratio = measured / reduction

@@ -29,7 +29,7 @@ layers proportionally larger steps. ``"auto"`` (the default) is "global" for uns
 pruning and "layer" for structured and hybrid: ranking neurons globally (even with the
 per-layer normalisation of :mod:`.model`) empties the narrow last hidden layer first; on
 digits it ended at ``[64, 29, 8, 10]`` and below one-shot random pruning, while the same
-fraction per layer beat random by 0.4 points (benchmarks/README_pruning.md).
+fraction per layer beat random by 0.4 points (benchmarks/README.md, "Pruning").
 
 Resource-budget mode (``budget=("bytes_csr", 20_000)`` and the other :data:`.report.COST_METRICS`):
 the goal is then to get *under the budget* with the best validation accuracy. Steps still
@@ -110,8 +110,8 @@ class AdaptivePruner:
         Structured and hybrid: after each step, remove a few more neurons (by the same
         criterion) so that every hidden layer keeps a multiple of this many (layers already
         narrower are left alone). Matrix products whose sizes are multiples of the SIMD width
-        run closer to the machine's peak: on digits a ``[64, 96, 48, 10]`` network ran 0.84x
-        its FLOP reduction faster, ``[64, 95, 47, 10]`` only 0.75x (benchmarks/README_pruning.md).
+        run closer to the machine's peak: on digits a ``[64, 96, 48, 10]`` network ran 0.85x
+        its FLOP reduction faster, ``[64, 90, 45, 10]`` only 0.77x (benchmarks/README.md, "Pruning").
         16 suits float32 on AVX-512; 1 disables the rounding.
     seed : int, default 0
         For the "random" criterion.

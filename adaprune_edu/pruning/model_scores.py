@@ -50,7 +50,18 @@ def _check_data(criterion, X, y) -> None:
 def weight_scores(model, criterion="magnitude", X=None, y=None, seed=0, batch_size=64, n_batches=None) -> list:
     """Importance of every weight, one array shaped like ``W[l]`` per layer (higher = keep).
 
-    ``criterion`` is one of "magnitude", "gradient", "taylor", "random".
+    Parameters
+    ----------
+    model : MLP
+    criterion : {"magnitude", "gradient", "taylor", "random"}
+    X : ndarray of shape (n_samples, n_features), needed by "gradient" and "taylor"
+    y : ndarray of shape (n_samples,), needed by "gradient" and "taylor"
+    seed : int, for "random"
+    batch_size, n_batches : how ``X`` is cut into batches for the gradient criteria
+
+    Returns
+    -------
+    scores : list of ndarrays, ``scores[l]`` of shape (n_in_l, n_out_l) like ``model.params[l]["W"]``
     """
     _check_criterion(criterion, "unstructured")
     _check_data(criterion, X, y)
@@ -70,6 +81,20 @@ def neuron_scores(model, criterion="magnitude", X=None, y=None, seed=0, n=2, bat
 
     "magnitude", "gradient" and "taylor" take the L``n`` norm over each neuron's incoming
     weight scores; "activation" is mean |a|; "apoz" is ``1 - APoZ``; "random" is uniform.
+
+    Parameters
+    ----------
+    model : MLP
+    criterion : one of ``CRITERIA``
+    X : ndarray of shape (n_samples, n_features), needed by every criterion but "magnitude" and "random"
+    y : ndarray of shape (n_samples,), needed by "gradient" and "taylor"
+    seed : int, for "random"
+    n : norm order over a neuron's incoming weight scores (2 = L2)
+    batch_size, n_batches : how ``X`` is cut into batches for the data-driven criteria
+
+    Returns
+    -------
+    scores : list of ndarrays, ``scores[l]`` of shape (hidden_l,) for hidden layer ``l``
     """
     _check_criterion(criterion, "structured")
     _check_data(criterion, X, y)

@@ -92,14 +92,17 @@ class SparseMLP:
 
     @property
     def n_features(self) -> int:
+        """Number of input features (width of the first layer)."""
         return self.layer_sizes[0]
 
     @property
     def n_classes(self) -> int:
+        """Number of classes (2 for a single sigmoid output)."""
         return max(2, self.layer_sizes[-1])
 
     @property
     def nbytes(self) -> int:
+        """Bytes of every stored array: CSR data, indices and indptr, dense layers, biases."""
         total = 0
         for layer, fmt in zip(self.layers, self.formats):
             total += csr_nbytes(layer["W_T"]) if fmt == "csr" else layer["W_T"].nbytes
