@@ -206,9 +206,10 @@ class Worker:
     def _kill(self) -> None:
         if self.log is not None:  # the kernel runs in its own session: kill it too
             self.log.seek(0)
-            for line in self.log.read().decode("utf-8", "replace").splitlines():
-                if line.startswith(KERNEL_GROUP):
-                    _kill_group(line[len(KERNEL_GROUP):].strip())
+            groups = [line[len(KERNEL_GROUP):].strip() for line in
+                      self.log.read().decode("utf-8", "replace").splitlines() if line.startswith(KERNEL_GROUP)]
+            if groups:  # only the current job's kernel can still be running
+                _kill_group(groups[-1])
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
