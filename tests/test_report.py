@@ -76,7 +76,7 @@ def test_unpruned_model_has_no_shrunk_latency(X):
     (dict(repeats=0), ValueError, "repeats"),
     (dict(repeats=1.5), TypeError, "repeats"),
     (dict(batch_sizes=()), ValueError, "batch_sizes"),
-    (dict(batch_sizes=(0,)), ValueError, "batch_sizes"),
+    (dict(batch_sizes=(1, 0)), ValueError, r"batch_sizes\[1\]=0 must be >= 1"),
     (dict(batch_sizes="1"), TypeError, "batch_sizes"),
     (dict(X=np.zeros((3, 5))), ValueError, "features"),
 ])

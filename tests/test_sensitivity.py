@@ -79,7 +79,7 @@ def test_max_sparsity_stops_at_the_first_violation():
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(sparsities=()), ValueError, "sparsities"),
     (dict(sparsities=(0.0,)), ValueError, "sparsities"),
-    (dict(sparsities=(1.5,)), ValueError, "sparsities"),
+    (dict(sparsities=(0.5, 1.5)), ValueError, r"sparsities\[1\]=1.5 must be <= 1.0"),
     (dict(sparsities="0.5"), TypeError, "sparsities"),
     (dict(granularity="hybrid"), ValueError, "granularity"),
     (dict(criterion="size"), ValueError, "criterion"),

@@ -243,7 +243,7 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
     warmup = check_int("warmup", warmup, minimum=0)
     if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__"):
         raise TypeError(f"batch_sizes={batch_sizes!r} must be a sequence of ints like (1, 1024)")
-    batch_sizes = tuple(check_int("batch_sizes[i]", b, minimum=1) for b in batch_sizes)
+    batch_sizes = tuple(check_int(f"batch_sizes[{i}]", b, minimum=1) for i, b in enumerate(batch_sizes))
     if not batch_sizes:
         raise ValueError("batch_sizes is empty; give at least one batch size")
     if X is not None:

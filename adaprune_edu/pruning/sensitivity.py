@@ -112,8 +112,8 @@ def sensitivity_scan(model, X_val, y_val, sparsities=DEFAULT_SPARSITIES, criteri
     check_choice("granularity", granularity, {"unstructured", "structured"})
     if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
         raise TypeError(f"sparsities={sparsities!r} must be a sequence of floats in (0, 1]")
-    sparsities = sorted(check_float("sparsities[i]", s, minimum=0.0, maximum=1.0, strict_min=True)
-                        for s in sparsities)
+    sparsities = sorted(check_float(f"sparsities[{i}]", s, minimum=0.0, maximum=1.0, strict_min=True)
+                        for i, s in enumerate(sparsities))
     if not sparsities:
         raise ValueError("sparsities is empty; give at least one sparsity in (0, 1]")
     if X_score is None:
