@@ -191,6 +191,9 @@ pathlib.Path({str(source_nb)!r}).write_text(pathlib.Path({str(A1_EXERCISE)!r}).r
         "def dense_forward(X, W, b):\n"
         "    return (X @ W + b if _found else np.zeros((X.shape[0], W.shape[1]))), (X, W)\n")}))
     write(subs / "renamed_homework.ipynb", nbformat.read(A1_SOLUTION, as_version=4))
+    plotting = solution_answer("dense_forward").replace(
+        "    Z = X @ W + b\n", "    import matplotlib.pyplot as plt\n    plt.close(plt.figure())\n    Z = X @ W + b\n")
+    write(subs / "plots_honestly.ipynb", notebook(A1_SOLUTION, answers={"dense_forward": plotting}))
     write(subs / "spawns_process.ipynb", notebook(after={"setup": [code(
         f"import pathlib, subprocess\nchild = subprocess.Popen(['sleep', '300'])\n"
         f"pathlib.Path({str(course / 'child.pid')!r}).write_text(str(child.pid))")]}))
@@ -262,6 +265,12 @@ def test_renamed_submission_is_matched_by_metadata(tampered):
     _, results, _, _ = tampered
     result = results["renamed_homework.ipynb"]
     assert result["assignment"] == A1 and points(result) == A1_POINTS
+
+
+def test_an_honest_notebook_that_plots_is_not_flagged(tampered):
+    _, results, _, _ = tampered
+    result = results["plots_honestly.ipynb"]
+    assert points(result) == A1_POINTS, result["questions"]
 
 
 def test_notebook_of_another_assignment_gets_a_status(tampered):

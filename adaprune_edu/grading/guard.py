@@ -11,7 +11,9 @@ replaced, removes hooks the student added, and prints one line per repair so the
 can report it. After every test cell, :func:`audit` looks for the same changes *without*
 repairing them: a change there was made by student code called *during* the test (say, a
 function that patches ``np.testing.assert_allclose`` when it is called), and the grader then
-gives that test no points. Test cells start with ``import numpy as np``, so rebinding the name ``np``
+gives that test no points. (Kernel event callbacks registered by plotting, widget and kernel
+libraries, e.g. when a function imports ``matplotlib.pyplot``, are legitimate and ignored.)
+Test cells start with ``import numpy as np``, so rebinding the name ``np``
 does not reach them either. So a student who writes ``np.allclose = lambda *a, **k: True``,
 ``np.testing.assert_array_equal = print``, ``MLP.score = lambda *a: 1.0`` or installs
 ``get_ipython().set_custom_exc(...)`` to swallow failures gets tests that run against the
@@ -140,6 +142,17 @@ def _compare_namespace(label: str, target, saved: dict, repair: bool, found: lis
         found.append(f"{label}.{key} (added)")
 
 
+#: modules whose kernel hooks are legitimate (``import matplotlib.pyplot`` registers one)
+TRUSTED_HOOK_MODULES = ("matplotlib", "matplotlib_inline", "ipympl", "ipywidgets", "IPython", "ipykernel")
+
+
+def _trusted(callback) -> bool:
+    """A kernel event callback registered by a plotting, widget or kernel library."""
+    owner = getattr(callback, "__self__", None)
+    module = getattr(callback, "__module__", None) or getattr(type(owner), "__module__", "") or ""
+    return any(module == name or module.startswith(name + ".") for name in TRUSTED_HOOK_MODULES)
+
+
 def _compare_hooks(shell, saved: dict, repair: bool, found: list) -> None:
     """Record (and with ``repair`` undo) changed exception hooks, transformers and event callbacks."""
     if sys.excepthook != saved["excepthook"]:  # IPython re-binds it per cell: compare, not identity
@@ -154,9 +167,10 @@ def _compare_hooks(shell, saved: dict, repair: bool, found: list) -> None:
                 getattr(shell, name)[:] = saved[name]
             found.append(f"shell.{name}")
     for event, callbacks in shell.events.callbacks.items():
-        if list(callbacks) != saved["events"].get(event, []):
-            if repair:
-                callbacks[:] = saved["events"].get(event, [])
+        before = saved["events"].get(event, [])
+        if [c for c in callbacks if not _trusted(c)] != [c for c in before if not _trusted(c)]:
+            if repair:  # keep what plotting/widget libraries registered (e.g. the inline backend)
+                callbacks[:] = before + [c for c in callbacks if _trusted(c) and c not in before]
             found.append(f"shell.events[{event!r}]")
     if shell.custom_exceptions != saved["custom_exceptions"]:
         if repair:
