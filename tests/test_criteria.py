@@ -139,3 +139,29 @@ def test_combine():
         C.combine([-np.ones(2)])
     with pytest.raises(ValueError, match="weights=.* one finite number >= 0 per list"):
         C.combine([np.ones(2)], weights=[1, 2])
+
+
+def test_data_criteria_are_pure():
+    """Scoring reads the model and the data; it changes neither (no training step, no mask)."""
+    rng = np.random.default_rng(3)
+    model = MLP([5, 6, 4, 3], seed=2, dtype="float64")
+    model.set_mask(0, (rng.random((5, 6)) > 0.3).astype(np.float64))
+    X, y = rng.normal(size=(20, 5)), rng.integers(0, 3, size=20)
+    X_before, y_before, state = X.copy(), y.copy(), model.get_state()
+    first = [C.accumulated_gradient(model, X, y, batch_size=8), C.taylor(model, X, y, batch_size=8),
+             C.mean_activation(model, X), C.apoz(model, X), C.taylor_neurons(model, X, y, batch_size=8)]
+    second = [C.accumulated_gradient(model, X, y, batch_size=8), C.taylor(model, X, y, batch_size=8),
+              C.mean_activation(model, X), C.apoz(model, X), C.taylor_neurons(model, X, y, batch_size=8)]
+    for a, b in zip(first, second):  # same inputs, same scores
+        for x, z in zip(a, b):
+            np.testing.assert_array_equal(x, z)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+    after = model.get_state()
+    for key in ("params", "masks"):
+        for layer_before, layer_after in zip(state[key], after[key]):
+            for name in layer_before:
+                if layer_before[name] is None:
+                    assert layer_after[name] is None
+                else:
+                    np.testing.assert_array_equal(layer_before[name], layer_after[name])
