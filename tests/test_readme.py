@@ -60,3 +60,11 @@ def test_demo_choices_in_the_readme_are_the_real_ones():
     assert f"--dataset {{{','.join(DATASETS)}}}" in text
     assert f"--criterion {{{','.join(CRITERIA)}}}" in text
     assert f"--granularity {{{','.join(GRANULARITIES)}}}" in text
+
+
+def test_assignment_table_matches_solutions_and_exercises():
+    table = README.split("## For instructors", 1)[1].split("```", 1)[0]
+    listed = re.findall(r"^\| `(a\d_[a-z0-9_]+)` \|", table, re.M)
+    solutions = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
+    exercises = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
+    assert listed == solutions == exercises
