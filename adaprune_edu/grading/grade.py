@@ -31,8 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+from .._files import atomic_write_text
 from .cells import SubmissionError, assignment_id, grade_id, is_test, questions, read_notebook, read_notebook_bytes
-from .report import atomic_write_text, write_report
+from .report import write_report
 from .restore import restore_cells
 from .run import WorkerPool, run_notebook
 from .scoring import score_questions

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from .._files import atomic_write_text
 from .cells import METADATA_KEY, assignment_id
-from .report import atomic_write_text
 
 #: nbgrader's generate_assignment order, minus the steps that need a course database
 PREPROCESSOR_ORDER = ("LockCells", "ClearSolutions", "ClearOutput", "CheckCellMetadata", "ComputeChecksums",

@@ -19,29 +19,12 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from .._files import atomic_write_text
+
 CSV_COLUMNS = ("submission", "assignment", "question", "points", "max_points", "status")
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a partial one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _number(value):

@@ -6,12 +6,13 @@ The file holds ``config`` (a JSON string), ``W{i}``/``b{i}`` for every layer and
 """
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .._files import atomic_write_bytes
 
 FORMAT_VERSION = 1
 
@@ -36,15 +37,9 @@ def save_model(model, path) -> None:
             arrays[f"{key}{i}"] = layer[key]
             if masks[key] is not None:
                 arrays[f"mask_{key}{i}"] = masks[key]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)  # an interrupted save never leaves a half-written model
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())  # an interrupted save never leaves a half-written model
 
 
 def load_model(path):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
+from .._files import atomic_write_text
 from .leitner import LeitnerState
 
 #: where ``adaprune-edu quiz`` keeps progress unless told otherwise
@@ -49,17 +49,5 @@ def load_progress(path):
 
 def save_progress(state: LeitnerState, path) -> Path:
     """Write ``state`` to ``path`` atomically (creating its folder); return the path."""
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as tmp:
-            json.dump(state.to_dict(), tmp, indent=1, sort_keys=True)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    return path
+    text = json.dumps(state.to_dict(), indent=1, sort_keys=True)
+    return atomic_write_text(path, text)
