@@ -312,6 +312,9 @@ def broken(course):
     hog = solution_answer("numerical_gradient").replace(
         "    grad = np.zeros", "    hog = np.ones(1_000_000_000)  # 8 GB, over the 3 GB limit\n    grad = np.zeros")
     write(subs / "huge_allocation.ipynb", notebook(A1_SOLUTION, answers={"numerical_gradient": hog}))
+    float32 = solution_answer("dense_forward").replace("    Z = X @ W + b\n",
+                                                       "    Z = (X @ W + b).astype(np.float32)\n")
+    write(subs / "hidden_only.ipynb", notebook(A1_SOLUTION, answers={"dense_forward": float32}))
     write(subs / "other_assignment.ipynb", nbformat.read(ROOT / "solutions" / "a2_magnitude_masks.ipynb",
                                                          as_version=4))
     listed = sorted(subs.iterdir()) + [subs / "never_submitted.ipynb"]
@@ -379,6 +382,20 @@ def test_huge_allocation_fails_cleanly_under_the_memory_limit(broken):
     assert result["score"] == 5  # the gradient check calls numerical_gradient as well
 
 
+def test_failure_location_says_visible_or_hidden(broken):
+    out, results, _, _, _ = broken
+    # float32 output passes the visible example (exact in float32) but not the hidden rtol=1e-10
+    forward = results["hidden_only.ipynb"]["questions"][0]
+    assert forward["status"] == "failed" and forward["failed_at"]["hidden"] is True, forward
+    assert "assert_allclose(Z, expected" in forward["failed_at"]["code"]
+    assert results["hidden_only.ipynb"]["score"] == 5  # float32 also spoils the gradient check (3 points)
+    feedback = (out / "feedback" / "hidden_only.md").read_text()
+    assert "in the hidden tests, which your copy of the notebook does not show" in feedback
+    # an error raised inside the student's function is located at the visible test line that called it
+    hog = results["huge_allocation.ipynb"]["questions"][2]["failed_at"]
+    assert hog["hidden"] is False and hog["code"].startswith("grad = numerical_gradient("), hog
+
+
 def test_broken_submissions_are_not_modified_and_feedback_exists(broken):
     out, results, before, listed, _ = broken
     assert {path.name: digest(path) for path in listed} == before
@@ -394,7 +411,7 @@ def test_rerun_skips_unchanged_submissions(broken, course, capsys):
     capsys.readouterr()
     assert grade.main([*map(str, listed), "--out", str(out), "--source", str(course / "source"), *args]) == 0
     printed = capsys.readouterr().out
-    assert "graded 1 and kept 9" in printed, printed  # only the missing file is looked at again
+    assert "graded 1 and kept 10" in printed, printed  # only the missing file is looked at again
     assert (out / "grades.csv").read_text() == csv_before
 
 
@@ -454,6 +471,12 @@ def test_check_reports_each_question(tmp_path, capsys):
     assert "[PASS] test_dense_forward: 2/2" in printed
     assert "[FAIL] test_dense_backward: 0/3" in printed and "not answered yet" in printed
     assert "visible tests: 2/10 points" in printed
+    wrong = write(tmp_path / "wrong.ipynb", notebook(answers={"dense_forward": WRONG_FORWARD}))
+    assert check.main([str(wrong), "--timeout", "30"]) == 1
+    printed = capsys.readouterr().out
+    assert "[FAIL] test_dense_forward: 0/2" in printed
+    assert "at line 10 of the test cell: np.testing.assert_allclose(Z, [[5.5, 2.0, -2.0]]" in printed
+    assert "Z should be X @ W + b" in printed
 
 
 def test_check_rejects_what_is_not_a_notebook(tmp_path, capsys):

@@ -165,6 +165,34 @@ def test_failure_reasons_are_attributed():
     assert score(died, run_status="kernel_died")["test_f"] == (0.0, "kernel_died")
 
 
+def test_a_failure_is_located_in_the_visible_or_hidden_part_of_the_test():
+    nb = tiny_source()  # test_f: line 1 visible, line 3 hidden
+    run = {"status": "completed", "message": "", "cells": [record(), record(), record(), record()]}
+    def located(line):
+        run["cells"][2] = dict(record(status="error", error="AssertionError: "), error_line=line)
+        return score_questions(nb, run)[0]["failed_at"]
+
+    assert located(1)["hidden"] is False and located(3)["hidden"] is True
+    assert located(None) is None and located(99) is None, "no usable line: no location"
+    run["cells"][2] = dict(record(status="error", error="AssertionError: "), error_line=3)
+    assert score_questions(nb, run)[0]["failed_at"] == {"line": 3, "code": "assert f() + 1 == 2", "hidden": True}
+    run["cells"][2] = dict(record(status="error", error="NotImplementedError: "), error_line=1)
+    stub = score_questions(nb, run)[0]
+    assert "not answered yet" in stub["message"] and stub["failed_at"] is None
+
+
+def test_error_line_is_read_from_the_outermost_cell_frame():
+    from adaprune_edu.grading.run import _error_line
+
+    traceback = ["\x1b[31m---\x1b[39m", "\x1b[31mAssertionError\x1b[39m   Traceback (most recent call last)",
+                 "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[5]\x1b[39m\x1b[32m, line 4\x1b[39m\n  code",
+                 "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[3]\x1b[39m\x1b[32m, line 2\x1b[39m\n  code"]
+    cell = nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                                                          traceback=traceback)])
+    assert _error_line(cell) == 4
+    assert _error_line(nbformat.v4.new_code_cell("x")) is None
+
+
 def test_written_answers_are_manual_or_unanswered():
     assert score([record()] * 4)["why"] == (None, "manual")
     nb = tiny_source()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .cells import SubmissionError, assignment_id, read_notebook
 from .run import run_notebook
-from .scoring import score_questions
+from .scoring import NOT_ANSWERED, score_questions
 
 #: lines of a failure message shown (numpy's assertion messages put the useful part on line 2-4)
 MESSAGE_LINES = 4
@@ -40,9 +40,12 @@ def format_report(name: str, assignment, scored: list, run: dict) -> str:
         mark = "PASS" if question["status"] == "passed" else "FAIL"
         lines.append(f"  [{mark}] {question['question']}: {_points(question['points'])}/"
                      f"{_points(question['max_points'])}" + ("" if mark == "PASS" else f"  {question['status']}"))
-        if question["message"].startswith("NotImplementedError"):
+        if question["message"] == NOT_ANSWERED:
             lines.append("         not answered yet (an answer it uses still raises NotImplementedError)")
         elif question["message"] and mark == "FAIL":
+            where = question.get("failed_at")
+            if where:
+                lines.append(f"         at line {where['line']} of the test cell: {where['code'][:160]}")
             message = [line.strip() for line in question["message"].splitlines() if line.strip()]
             lines += [f"         {line[:200]}" for line in message[:MESSAGE_LINES]]
     if run["status"] != "completed":

@@ -38,7 +38,7 @@ from .restore import restore_cells
 from .run import WorkerPool, run_notebook
 from .scoring import score_questions
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 
 
 class Source:

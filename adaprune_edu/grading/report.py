@@ -88,6 +88,12 @@ def feedback_text(result) -> str:
         earned = "needs manual grading" if question["status"] == "manual" else \
             f"{_number(question['points'])} / {_number(question['max_points'])}"
         lines.append(f"## {question['question']}: {question['status']} ({earned})")
+        where = question.get("failed_at")
+        if where:
+            part = "in the hidden tests, which your copy of the notebook does not show" if where["hidden"] \
+                else "in the visible tests (`adaprune-edu check` shows it too)"
+            lines += ["", f"Failed at line {where['line']} of the test cell, {part}:", "",
+                      "```python", where["code"], "```"]
         if question.get("message"):
             lines += ["", "```", question["message"], "```"]
         lines.append("")

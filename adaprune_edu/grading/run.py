@@ -22,7 +22,8 @@ Inside the worker, nbclient runs the cells one by one with ``allow_errors=True``
   code started) is killed.
 
 Each cell's record: ``ran``, ``status`` (the kernel's reply: ``ok`` / ``error`` /
-``aborted``), ``error`` (``"Name: message"`` of the error, if any), ``timed_out`` and
+``aborted``), ``error`` (``"Name: message"`` of the error, if any), ``error_line`` (the line of the
+cell that raised, or ``None``), ``timed_out`` and
 ``stdout`` (the first few KB, for the feedback).
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import secrets
 import selectors
 import shutil
@@ -67,6 +69,26 @@ def _error_text(cell) -> str:
         if output.get("output_type") == "error":
             return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
     return ""
+
+
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (\d+)")
+
+
+def _error_line(cell):
+    """The line of ``cell`` (1-based) that raised, from the traceback's outermost frame, or ``None``.
+
+    The outermost frame of an error raised while a cell runs is the cell itself
+    (``Cell In[5], line 12``), even when the error comes from a function the cell called.
+    """
+    for output in cell.get("outputs", []):
+        if output.get("output_type") != "error":
+            continue
+        for entry in output.get("traceback", []):
+            found = CELL_FRAME.match(ANSI_CODE.sub("", entry).strip())
+            if found:
+                return int(found.group(1))
+    return None
 
 
 def _stdout_text(cell) -> str:
@@ -155,6 +177,7 @@ def _execute(job: dict) -> dict:
                 client.execute_cell(cell, index)
                 records[index].update(ran=True, seconds=round(time.perf_counter() - cell_started, 3),
                                       status=client.replies.get(index, "error"), error=_error_text(cell),
+                                      error_line=_error_line(cell),
                                       timed_out=index in client.timed_out,
                                       stdout=_stdout_text(cell))
                 if job.get("guard", True) and is_test(cell):

@@ -24,10 +24,16 @@ from .cells import grade_id, is_test, is_written_answer, points
 from .restore import UNANSWERED
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+#: the message of a test that failed because an answer it uses is still the released stub
+NOT_ANSWERED = "NotImplementedError: not answered yet (an answer cell this test uses still raises NotImplementedError)"
 
 
 def score_questions(nb, run: dict) -> list:
-    """Per-question results ``{question, points, max_points, status, message}`` in notebook order."""
+    """Per-question results in notebook order.
+
+    Each is a dict ``{question, points, max_points, status, message, failed_at}``; ``failed_at``
+    (see :func:`failed_at`) says which line of the test cell raised, for failed tests.
+    """
     results = []
     since_last_test = []  # records of the non-test code cells since the previous test
     died = run["status"] == "kernel_died"
@@ -35,11 +41,13 @@ def score_questions(nb, run: dict) -> list:
         record = run["cells"][index]
         if is_written_answer(cell) and cell.metadata.get(UNANSWERED):
             results.append({"question": grade_id(cell), "points": 0.0, "max_points": points(cell),
-                            "status": "unanswered", "message": "the written answer was left as released"})
+                            "status": "unanswered", "message": "the written answer was left as released",
+                            "failed_at": None})
             continue
         if is_written_answer(cell):
             results.append({"question": grade_id(cell), "points": None, "max_points": points(cell),
-                            "status": "manual", "message": "written answer: graded by the instructor"})
+                            "status": "manual", "message": "written answer: graded by the instructor",
+                            "failed_at": None})
             continue
         if not is_test(cell):
             if cell.cell_type == "code" and record["ran"]:
@@ -65,7 +73,29 @@ def score_questions(nb, run: dict) -> list:
             status, message = "failed", run.get("message") or "the test did not run"
         else:
             status, message = "failed", record["error"] or f"the kernel replied {record['status']!r}"
+        if message.startswith("NotImplementedError"):
+            message = NOT_ANSWERED
         results.append({"question": grade_id(cell), "points": max_points if passed else 0.0,
-                        "max_points": max_points, "status": status, "message": message})
+                        "max_points": max_points, "status": status, "message": message,
+                        "failed_at": None if passed or message == NOT_ANSWERED else failed_at(cell, record)})
         since_last_test = []
     return results
+
+
+def failed_at(cell, record):
+    """Where in the test cell the failure was raised: ``{line, code, hidden}``, or ``None`` if unknown.
+
+    ``line`` is 1-based, ``code`` that line of the test cell, ``hidden`` whether it lies between
+    ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` (so it is not in the student's copy).
+    """
+    line = record.get("error_line")
+    lines = cell.source.splitlines()
+    if not isinstance(line, int) or not 1 <= line <= len(lines):
+        return None
+    hidden = False
+    for text in lines[:line]:
+        if text.strip() == "### BEGIN HIDDEN TESTS":
+            hidden = True
+        elif text.strip() == "### END HIDDEN TESTS":
+            hidden = False
+    return {"line": line, "code": lines[line - 1].strip(), "hidden": hidden}
