@@ -191,6 +191,9 @@ pathlib.Path({str(source_nb)!r}).write_text(pathlib.Path({str(A1_EXERCISE)!r}).r
         "def dense_forward(X, W, b):\n"
         "    return (X @ W + b if _found else np.zeros((X.shape[0], W.shape[1]))), (X, W)\n")}))
     write(subs / "renamed_homework.ipynb", nbformat.read(A1_SOLUTION, as_version=4))
+    unstamped = nbformat.read(A1_SOLUTION, as_version=4)
+    del unstamped.metadata[METADATA_KEY]  # e.g. a tool that rewrote the notebook metadata
+    write(subs / "a2_magnitude_masks.ipynb", unstamped)  # a misleading file name, too
     plotting = solution_answer("dense_forward").replace(
         "    Z = X @ W + b\n", "    import matplotlib.pyplot as plt\n    plt.close(plt.figure())\n    Z = X @ W + b\n")
     write(subs / "plots_honestly.ipynb", notebook(A1_SOLUTION, answers={"dense_forward": plotting}))
@@ -265,6 +268,13 @@ def test_renamed_submission_is_matched_by_metadata(tampered):
     _, results, _, _ = tampered
     result = results["renamed_homework.ipynb"]
     assert result["assignment"] == A1 and points(result) == A1_POINTS
+
+
+def test_lost_notebook_metadata_is_matched_by_grade_ids_not_by_file_name(tampered):
+    _, results, _, _ = tampered
+    result = results["a2_magnitude_masks.ipynb"]
+    assert result["assignment"] == A1 and points(result) == A1_POINTS
+    assert any("matched to 'a1_dense_layer' by its cells' grade_ids" in note for note in result["notes"])
 
 
 def test_an_honest_notebook_that_plots_is_not_flagged(tampered):
@@ -464,13 +474,24 @@ def test_misuse_exits_2_with_a_message(tmp_path, capsys, argv_tail, message):
 
 
 # ----------------------------------------------------------------------------------------- check
+def readme_example() -> str:
+    """The ``check`` output shown in exercises/README.md."""
+    text = (ROOT / "exercises" / "README.md").read_text()
+    start = text.index("```\na1_dense_layer.ipynb (assignment") + len("```\n")
+    return text[start:text.index("```", start)]
+
+
 def test_check_reports_each_question(tmp_path, capsys):
-    partial = write(tmp_path / "mine.ipynb", notebook(answers={"dense_forward": solution_answer("dense_forward")}))
+    # the students' README shows this very run: db summed over the wrong axis, two questions left
+    wrong_db = solution_answer("dense_backward").replace("db = dZ.sum(axis=0)", "db = dZ.sum(axis=1)")
+    partial = write(tmp_path / A1_EXERCISE.name, notebook(answers={"dense_forward": solution_answer("dense_forward"),
+                                                                   "dense_backward": wrong_db}))
     assert check.main([str(partial), "--timeout", "30"]) == 1
     printed = capsys.readouterr().out
     assert "[PASS] test_dense_forward: 2/2" in printed
     assert "[FAIL] test_dense_backward: 0/3" in printed and "not answered yet" in printed
     assert "visible tests: 2/10 points" in printed
+    assert printed == readme_example(), "exercises/README.md shows another output: paste this one"
     wrong = write(tmp_path / "wrong.ipynb", notebook(answers={"dense_forward": WRONG_FORWARD}))
     assert check.main([str(wrong), "--timeout", "30"]) == 1
     printed = capsys.readouterr().out

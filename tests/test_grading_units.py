@@ -239,6 +239,19 @@ def test_display_names_are_relative_to_the_common_directory(tmp_path):
     assert grade.display_names(paths[:1]) == ["a1.ipynb"]
 
 
+def test_identify_uses_the_stamp_then_a_unique_best_grade_id_match():
+    sources = grade.load_sources(ROOT / "solutions")
+    nb = nbformat.read(ROOT / "exercises" / "a3_gradient_pruning.ipynb", as_version=4)
+    assert grade.identify(nb, sources) == ("a3_gradient_pruning", None)
+    del nb.metadata["adaprune_edu"]
+    found, how = grade.identify(nb, sources)
+    assert found == "a3_gradient_pruning" and "grade_ids" in how
+    nb.cells = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup"]
+    assert grade.identify(nb, sources) == (None, None), "'setup' is in every assignment: no unique match"
+    nb.cells = []
+    assert grade.identify(nb, sources) == (None, None)
+
+
 def test_collect_submissions_searches_directories_and_skips_checkpoints(tmp_path):
     for rel in ("a/x.ipynb", "a/.ipynb_checkpoints/x-checkpoint.ipynb", "b.ipynb", "a/notes.txt"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """``adaprune-edu release``: exercises/ is exactly what the solutions generate, and nothing else is touched."""
 from __future__ import annotations
 
+import ast
 import shutil
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import nbformat
 import pytest
 
 from adaprune_edu.grading import release
-from adaprune_edu.grading.cells import METADATA_KEY, assignment_id, grade_id, is_answer
+from adaprune_edu.grading.cells import METADATA_KEY, assignment_id, grade_id, is_answer, is_test
 
 pytest.importorskip("nbgrader")
 
@@ -97,3 +98,25 @@ def test_missing_nbgrader_gives_install_instructions(monkeypatch, tmp_path, caps
         release.load_preprocessors()
     assert release.main(["--source", str(SOLUTIONS), "--dest", str(tmp_path / "d")]) == 2
     assert "classroom" in capsys.readouterr().err
+
+
+def _unexplained_checks(source: str) -> list:
+    """Lines of a test cell with an ``assert`` or ``np.testing`` call that carries no message."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assert) and node.msg is None:
+            found.append(node.lineno)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).startswith("np.testing.") \
+                and not any(keyword.arg == "err_msg" for keyword in node.keywords):
+            found.append(node.lineno)
+    return found
+
+
+def test_every_check_in_a_test_cell_says_what_it_expected():
+    assert _unexplained_checks("assert x == 1\nnp.testing.assert_allclose(a, b)\nassert y, 'why'") == [1, 2]
+    for path in sorted(SOLUTIONS.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and is_test(cell):
+                lines = cell.source.splitlines()
+                bare = [lines[n - 1].strip() for n in _unexplained_checks(cell.source)]
+                assert not bare, f"{path.name} {grade_id(cell)}: add a message to {bare}"

@@ -3,7 +3,8 @@
 For every submission (a notebook file, or a directory searched for ``*.ipynb``):
 
 1. read it without trusting it (missing, empty, not JSON, not a notebook: a status, not a crash);
-2. find its assignment by the id stamped in its metadata, never by its file name;
+2. find its assignment by the id stamped in its metadata (or, if that was lost, by its cells'
+   grade ids), never by its file name;
 3. rebuild it from the source notebook (:mod:`.restore`): tests and locked cells from the
    source, hidden tests included, answers from the student;
 4. run it in its own kernel (:mod:`.run`) in an empty temporary directory, with a per-cell
@@ -114,6 +115,26 @@ def _result(name, assignment, status, message, expected_questions=(), questions_
             "needs_manual_grading": [q["question"] for q in rows if q["status"] == "manual"]}
 
 
+def identify(nb, sources: dict):
+    """The assignment id of ``nb`` and a note on how it was found (``None`` if from the stamp).
+
+    The id stamped in the notebook metadata decides. A notebook without one (an editor or a
+    conversion dropped the notebook metadata) is matched by its cells' nbgrader ``grade_id``s:
+    the source notebook sharing the most of them, if exactly one does. The file name is never used.
+    """
+    stamped = assignment_id(nb)
+    if stamped is not None:
+        return stamped, None
+    ids = {grade_id(cell) for cell in nb.cells} - {None}
+    shared = {name: len(ids & {grade_id(cell) for cell in source.nb.cells}) for name, source in sources.items()}
+    best = max(shared.values(), default=0)
+    winners = [name for name, count in shared.items() if count == best]
+    if best == 0 or len(winners) != 1:
+        return None, None
+    return winners[0], (f"the notebook metadata has no assignment id; matched to {winners[0]!r} by its cells' "
+                        f"grade_ids ({best} shared)")
+
+
 def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
     """Grade one submission; every failure becomes a status in the returned result."""
     expected = sources.get(options.assignment) if options.assignment else None
@@ -123,16 +144,19 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
         nb = read_notebook(path)
     except SubmissionError as error:
         return _result(name, expected_id, error.status, error.message, expected_questions)
-    found = assignment_id(nb)
+    found, how = identify(nb, sources)
     if options.assignment and found != options.assignment:
+        what = f"assignment {found!r}" if found else "not recognisable as any source assignment"
         return _result(name, expected_id, "wrong_assignment",
-                       f"this notebook is assignment {found!r}, not {options.assignment!r}", expected_questions)
+                       f"this notebook is {what}, not {options.assignment!r}", expected_questions)
     if found not in sources:
-        why = "it has no adaprune_edu assignment id (was it made by adaprune-edu release?)" if found is None \
+        why = ("it has no adaprune_edu assignment id in its metadata and its cells' grade_ids match no single "
+               "source notebook (was it made by adaprune-edu release?)") if found is None \
             else f"assignment {found!r} is not among the source notebooks ({', '.join(sorted(sources))})"
         return _result(name, found or "", "unknown_assignment", why)
     source = sources[found]
     restored, notes = restore_cells(nb, source.nb)
+    notes = ([how] if how else []) + notes
     run = run_notebook(restored, timeout=options.timeout, memory_limit_mb=options.memory_limit, pool=pool)
     scored = score_questions(restored, run)
     if run["status"] == "grader_error":
@@ -154,7 +178,7 @@ def _cache_key(path: Path, sources: dict, options) -> str | None:
     except OSError:
         return None
     try:
-        found = assignment_id(read_notebook_bytes(data))
+        found, _ = identify(read_notebook_bytes(data), sources)
     except SubmissionError:
         found = None
     source_sha = sources[found].sha256 if found in sources else ""
