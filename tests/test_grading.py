@@ -492,9 +492,11 @@ def test_check_reports_each_question(tmp_path, capsys):
     assert "[FAIL] test_dense_backward: 0/3" in printed and "not answered yet" in printed
     assert "visible tests: 2/10 points" in printed
     assert printed == readme_example(), "exercises/README.md shows another output: paste this one"
-    wrong = write(tmp_path / "wrong.ipynb", notebook(answers={"dense_forward": WRONG_FORWARD}))
+    wrong = write(tmp_path / "wrong.ipynb", notebook(answers={"dense_forward": WRONG_FORWARD},
+                                                     replace={"test_numerical_gradient": "pass"}))
     assert check.main([str(wrong), "--timeout", "30"]) == 1
     printed = capsys.readouterr().out
+    assert "note: you changed test_numerical_gradient; these cells are locked" in printed
     assert "[FAIL] test_dense_forward: 0/2" in printed
     assert "at line 10 of the test cell: np.testing.assert_allclose(Z, [[5.5, 2.0, -2.0]]" in printed
     assert "Z should be X @ W + b" in printed

@@ -12,6 +12,7 @@ import pytest
 from adaprune_edu.grading import check, grade, guard, report
 from adaprune_edu.grading.cells import (
     SubmissionError,
+    edited_protected_cells,
     is_protected,
     is_test,
     is_written_answer,
@@ -268,6 +269,16 @@ def test_check_report_text():
     assert "[FAIL] test_f: 0/3  failed" in text and "AssertionError: f() should be 1" in text
     assert "graded by your instructor" in text and text.endswith(
         "visible tests: 0/3 points (hidden tests are added when your instructor grades)")
+
+
+def test_check_notes_edited_locked_cells():
+    nb = nbformat.read(ROOT / "exercises" / "a1_dense_layer.ipynb", as_version=4)
+    assert edited_protected_cells(nb) == []
+    nb.cells[4].source = "pass  # the test, emptied"
+    nb.cells[1].source += "\nnp.testing.assert_allclose = print"
+    assert edited_protected_cells(nb) == ["setup", "test_dense_forward"]
+    text = check.format_report("mine.ipynb", "a1", [], {"status": "completed", "message": ""}, ["setup"])
+    assert "you changed setup; these cells are locked, and grading puts the released versions back" in text
 
 
 # ----------------------------------------------------------------------------------------- guard

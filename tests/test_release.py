@@ -10,7 +10,15 @@ import nbformat
 import pytest
 
 from adaprune_edu.grading import release
-from adaprune_edu.grading.cells import METADATA_KEY, assignment_id, grade_id, is_answer, is_test
+from adaprune_edu.grading.cells import (
+    METADATA_KEY,
+    assignment_id,
+    edited_protected_cells,
+    grade_id,
+    is_answer,
+    is_test,
+    released_checksum,
+)
 
 pytest.importorskip("nbgrader")
 
@@ -54,6 +62,20 @@ def test_exercises_hide_answers_and_hidden_tests_and_carry_the_assignment_id(fre
                 assert "raise NotImplementedError()" in cell.source, grade_id(cell)
             if "nbgrader" in cell.metadata:
                 assert "checksum" in cell.metadata["nbgrader"], grade_id(cell)
+
+
+def test_our_checksum_is_nbgrader_s_and_matches_every_released_cell(fresh):
+    from nbgrader.utils import compute_checksum
+
+    compared = 0
+    for path in sorted(fresh.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if "nbgrader" in cell.metadata:
+                assert released_checksum(cell) == compute_checksum(cell) == cell.metadata["nbgrader"]["checksum"]
+                compared += 1
+        assert edited_protected_cells(nb) == [], path.name
+    assert compared >= 5 * 6
 
 
 def test_release_is_deterministic(tmp_path):

@@ -17,6 +17,7 @@ submission is matched to its assignment whatever its file is called.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -68,6 +69,31 @@ def is_protected(cell) -> bool:
     """A cell the grader takes from the source, never from the submission: locked or a test."""
     meta = nbgrader_metadata(cell)
     return not meta.get("solution", False) and (bool(meta.get("locked", False)) or is_test(cell))
+
+
+def released_checksum(cell):
+    """nbgrader's checksum of a cell (``nbgrader.utils.compute_checksum``), without importing nbgrader.
+
+    md5 of the source, the cell type, the grade / solution / locked flags, the ``grade_id`` and,
+    for a graded cell, its points. The release stores it in ``metadata.nbgrader.checksum``;
+    a protected cell whose checksum no longer matches was edited after the release.
+    """
+    meta = nbgrader_metadata(cell)
+    solution, grade = bool(meta.get("solution", False)), bool(meta.get("grade", False))
+    locked = False if solution else (True if grade else bool(meta.get("locked", False)))
+    digest = hashlib.md5()
+    for part in (cell.source, cell.cell_type, str(meta.get("grade", False)), str(meta.get("solution", False)),
+                 str(locked), meta.get("grade_id", "")):
+        digest.update(str(part).encode("utf-8"))
+    if grade:
+        digest.update(str(float(meta.get("points", 0))).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def edited_protected_cells(nb) -> list:
+    """``grade_id`` of every locked or test cell whose source differs from the released one."""
+    return [grade_id(cell) for cell in nb.cells if is_protected(cell) and nbgrader_metadata(cell).get("checksum")
+            and released_checksum(cell) != nbgrader_metadata(cell)["checksum"]]
 
 
 def points(cell) -> float:

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cells import SubmissionError, assignment_id, read_notebook
+from .cells import SubmissionError, assignment_id, edited_protected_cells, read_notebook
 from .run import run_notebook
 from .scoring import NOT_ANSWERED, score_questions
 
@@ -26,9 +26,15 @@ def _points(value) -> str:
     return f"{value:g}"
 
 
-def format_report(name: str, assignment, scored: list, run: dict) -> str:
-    """The text ``check`` prints: one line per question, then the total."""
+def format_report(name: str, assignment, scored: list, run: dict, edited=()) -> str:
+    """The text ``check`` prints: one line per question, then the total.
+
+    ``edited`` lists the grade ids of locked or test cells changed since the release.
+    """
     lines = [f"{name}" + (f" (assignment {assignment})" if assignment else "")]
+    if edited:
+        lines.append(f"  note: you changed {', '.join(edited)}; these cells are locked, and grading puts the "
+                     "released versions back, so your grade can differ from what is shown here")
     earned = total = 0.0
     for question in scored:
         if question["status"] == "manual":
@@ -74,5 +80,5 @@ def main(argv=None) -> int:
     if not scored:
         print(f"adaprune-edu check: {path} has no test cells (nbgrader 'grade' cells)", file=sys.stderr)
         return 2
-    print(format_report(path.name, assignment_id(nb), scored, run))
+    print(format_report(path.name, assignment_id(nb), scored, run, edited_protected_cells(nb)))
     return 0 if all(q["status"] in ("passed", "manual") for q in scored) else 1
