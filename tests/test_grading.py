@@ -245,6 +245,8 @@ def test_custom_exception_handler_cannot_hide_failures(tampered):
     _, results, _, _ = tampered
     result = results["swallow_errors.ipynb"]
     assert points(result)["test_dense_forward"] == 0 and points(result)["test_dense_backward"] == 0
+    assert any("shell.set_custom_exc" in note for note in result["notes"]), "the handler was installed and undone"
+    assert _statuses(result)["test_dense_backward"] == "tampered", "installed while the test ran"
 
 
 def test_writing_into_the_output_and_source_changes_nothing(tampered, course):
@@ -259,9 +261,15 @@ def test_writing_into_the_output_and_source_changes_nothing(tampered, course):
     assert any("was put back" in note for note in notes), "the source change is reported"
 
 
-def test_hidden_tests_are_not_readable_from_the_kernel(tampered):
+def test_hidden_tests_are_not_readable_from_the_kernel(tampered, course, monkeypatch):
     _, results, _, _ = tampered
+    assert results["read_hidden.ipynb"]["cell_errors"] == [], "the snooping cell itself ran"
     assert points(results["read_hidden.ipynb"])["test_dense_forward"] == 0
+    # the same snooping, run from the directory the instructor graded in, does find the hidden tests
+    monkeypatch.chdir(course)
+    namespace = {}
+    exec(READ_HIDDEN.source, namespace)
+    assert namespace["_found"], "the snooping code is able to find hidden tests when they are reachable"
 
 
 def test_renamed_submission_is_matched_by_metadata(tampered):
