@@ -142,3 +142,13 @@ def test_every_check_in_a_test_cell_says_what_it_expected():
                 lines = cell.source.splitlines()
                 bare = [lines[n - 1].strip() for n in _unexplained_checks(cell.source)]
                 assert not bare, f"{path.name} {grade_id(cell)}: add a message to {bare}"
+
+
+def test_every_test_cell_has_visible_and_hidden_checks():
+    for path in sorted(SOLUTIONS.glob("*.ipynb")):
+        tests = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code" and is_test(cell)]
+        assert len(tests) >= 3, path.name
+        for cell in tests:
+            visible, _, rest = cell.source.partition("### BEGIN HIDDEN TESTS")
+            hidden = rest.partition("### END HIDDEN TESTS")[0]
+            assert "assert" in visible and "assert" in hidden, f"{path.name} {grade_id(cell)}"
