@@ -160,6 +160,10 @@ def test_failure_reasons_are_attributed():
     syntax = [record(), record(status="error", error="SyntaxError: invalid syntax"),
               record(status="error", error="NameError: f"), record()]
     assert score(syntax)["test_f"] == (0.0, "syntax_error")
+    syntax[1] = record(status="error", error="SyntaxError: expected ':' (3045822.py, line 1)")
+    scored = score_questions(tiny_source(), {"status": "completed", "message": "", "cells": syntax})[0]
+    assert scored["message"] == "answer cell 'f' does not parse: SyntaxError: expected ':' (line 1)"
+    assert scored["failed_at"] is None, "the test line that called the missing function is not the cause"
     slow = [record(), record(), record(status="error", error="KeyboardInterrupt: ", timed_out=True), record()]
     assert score(slow)["test_f"] == (0.0, "timeout")
     died = [record(), record(status="error", error="DeadKernelError: the kernel died"), record(ran=False), record()]

@@ -37,7 +37,7 @@ from .cells import SubmissionError, assignment_id, grade_id, is_test, questions,
 from .report import write_report
 from .restore import restore_cells
 from .run import WorkerPool, run_notebook
-from .scoring import score_questions
+from .scoring import clean_error, score_questions
 
 GRADER_VERSION = "2"
 
@@ -166,7 +166,7 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
     notes += [f"{repair} before a test (tampering with it has no effect)" for repair in run["guard"]]
     status = {"completed": "graded"}.get(run["status"], run["status"])
     result = _result(name, found, status, run["message"], questions_=scored, notes=notes)
-    result["cell_errors"] = [{"cell": index, "grade_id": grade_id(cell), "error": record["error"][:300]}
+    result["cell_errors"] = [{"cell": index, "grade_id": grade_id(cell), "error": clean_error(record["error"])[:300]}
                              for index, (cell, record) in enumerate(zip(restored.cells, run["cells"]))
                              if record["error"] and not is_test(cell)]
     return result

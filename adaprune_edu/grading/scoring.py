@@ -20,10 +20,14 @@ Status of a question, in order of precedence:
 """
 from __future__ import annotations
 
+import re
+
 from .cells import grade_id, is_test, is_written_answer, points
 from .restore import UNANSWERED
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+#: how IPython names the code of a cell in a SyntaxError: ``(3045822.py, line 1)``
+KERNEL_FILE = re.compile(r"\(\d+\.py, line (\d+)\)")
 #: the message of a test that failed because an answer it uses is still the released stub
 NOT_ANSWERED = "NotImplementedError: not answered yet (an answer cell this test uses still raises NotImplementedError)"
 
@@ -51,7 +55,7 @@ def score_questions(nb, run: dict) -> list:
             continue
         if not is_test(cell):
             if cell.cell_type == "code" and record["ran"]:
-                since_last_test.append(record)
+                since_last_test.append(dict(record, grade_id=grade_id(cell)))
             continue
         max_points = points(cell)
         passed = record["ran"] and record["status"] == "ok" and not record["error"]
@@ -65,21 +69,34 @@ def score_questions(nb, run: dict) -> list:
             status, message = "passed", ""
         elif died and (not record["ran"] or record["error"].startswith("DeadKernelError")):
             status, message = "kernel_died", run.get("message", "the kernel died")
-        elif record["timed_out"] or earlier_timeout:
-            status, message = "timeout", "a cell hit the time limit and was interrupted"
+        elif record["timed_out"]:
+            status, message = "timeout", "this test ran longer than the time limit (--timeout) and was interrupted"
+        elif earlier_timeout:
+            status, message = "timeout", f"{_cell_name(earlier_timeout[0])} ran longer than the time limit"
         elif earlier_syntax:
-            status, message = "syntax_error", earlier_syntax[0]["error"]
+            status = "syntax_error"
+            message = f"{_cell_name(earlier_syntax[0])} does not parse: {clean_error(earlier_syntax[0]['error'])}"
         elif not record["ran"]:
             status, message = "failed", run.get("message") or "the test did not run"
         else:
-            status, message = "failed", record["error"] or f"the kernel replied {record['status']!r}"
+            status, message = "failed", clean_error(record["error"]) or f"the kernel replied {record['status']!r}"
         if message.startswith("NotImplementedError"):
             message = NOT_ANSWERED
         results.append({"question": grade_id(cell), "points": max_points if passed else 0.0,
                         "max_points": max_points, "status": status, "message": message,
-                        "failed_at": None if passed or message == NOT_ANSWERED else failed_at(cell, record)})
+                        "failed_at": None if passed or status == "syntax_error" or message == NOT_ANSWERED
+                        else failed_at(cell, record)})
         since_last_test = []
     return results
+
+
+def _cell_name(record) -> str:
+    return f"answer cell {record['grade_id']!r}" if record.get("grade_id") else "a cell you added"
+
+
+def clean_error(text: str) -> str:
+    """An error text without the kernel's temporary file names: ``(3045.py, line 1)`` -> ``(line 1)``."""
+    return KERNEL_FILE.sub(r"(line \1)", text)
 
 
 def failed_at(cell, record):
