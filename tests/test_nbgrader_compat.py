@@ -2,7 +2,8 @@
 
 One module-level batch grades the five solution notebooks and the five released exercises
 with ``adaprune-edu grade --jobs 2``; the same ten notebooks go through real nbgrader
-(``generate_assignment`` and ``autograde`` in a temporary course directory, offline).
+(``generate_assignment`` and ``autograde`` in a temporary course directory, offline), and so
+does a partly solved assignment 2 with a visible-test bug and a hidden-test-only bug.
 """
 from __future__ import annotations
 
@@ -25,6 +26,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 ASSIGNMENTS = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+PARTIAL = "a2_magnitude_masks"  # a realistic mix: one right, one visible bug, one hidden-only bug, one blank
+
+
+def partial_submission(path: Path) -> Path:
+    """Assignment 2 as a student might hand it in: 3/10 with both graders.
+
+    compute_count rounds halves up (fails the visible test), l1_unstructured is right,
+    ln_structured forgets ``ord=n`` (passes the visible test, fails the hidden one),
+    global_unstructured is not answered.
+    """
+    answers = {grade_id(c): c.source for c in nbformat.read(SOLUTIONS / f"{PARTIAL}.ipynb", as_version=4).cells}
+    answers["compute_count"] = answers["compute_count"].replace("return round(amount * n)",
+                                                                "return int(amount * n + 0.5)")
+    answers["ln_structured"] = answers["ln_structured"].replace("np.linalg.norm(W, ord=n, axis=1 - dim)",
+                                                                "np.linalg.norm(W, axis=1 - dim)")
+    nb = nbformat.read(EXERCISES / f"{PARTIAL}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if grade_id(cell) in ("compute_count", "l1_unstructured", "ln_structured"):
+            cell.source = answers[grade_id(cell)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +58,11 @@ def ours(tmp_path_factory):
                        "--jobs", "2", "--timeout", "60", "--quiet"])
     assert code == 0
     results = json.loads((out / "grades.json").read_text())["submissions"]
-    return {(r["submission"].split("/")[0], r["assignment"]): r for r in results}
+    graded = {(r["submission"].split("/")[0], r["assignment"]): r for r in results}
+    partial = partial_submission(out / "partial" / "homework.ipynb")
+    assert grade.main([str(partial), "--source", str(SOLUTIONS), "--out", str(out / "partial_out"), "--quiet"]) == 0
+    graded[("partial", PARTIAL)] = json.loads((out / "partial_out" / "grades.json").read_text())["submissions"][0]
+    return graded
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +84,7 @@ def _autograde(course):
         for folder, origin in (("source", SOLUTIONS), ("submitted/solved", SOLUTIONS), ("submitted/blank", EXERCISES)):
             (course / folder / name).mkdir(parents=True)
             shutil.copy(origin / f"{name}.ipynb", course / folder / name / f"{name}.ipynb")
+    partial_submission(course / "submitted" / "partial" / PARTIAL / f"{PARTIAL}.ipynb")
     config = Config()
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.course_id = "adaprune_edu"
@@ -65,7 +93,7 @@ def _autograde(course):
     for name in ASSIGNMENTS:
         generated = api.generate_assignment(name, force=True)
         assert generated["success"], generated.get("error")
-        for student in ("solved", "blank"):
+        for student in ("solved", "blank") + (("partial",) if name == PARTIAL else ()):
             graded = api.autograde(name, student, force=True)
             assert graded["success"], graded.get("error")
 
@@ -115,19 +143,24 @@ def test_release_equals_nbgrader_generate_assignment(nbgrader_course):
 
 def test_scores_equal_nbgrader_autograde(ours, nbgrader_course):
     compared = 0
-    for name in ASSIGNMENTS:
-        for folder, student in (("solutions", "solved"), ("exercises", "blank")):
-            theirs = _nbgrader_grades(nbgrader_course, name, student)
-            mine = {q["question"]: q for q in ours[(folder, name)]["questions"]}
-            assert set(mine) == set(theirs), (name, student)
-            for question, (auto_score, needs_manual, max_score) in theirs.items():
-                assert mine[question]["max_points"] == max_score
-                if needs_manual:
-                    assert mine[question]["status"] == "manual" and mine[question]["points"] is None
-                else:
-                    assert mine[question]["points"] == auto_score, (name, student, question)
-                compared += 1
-    assert compared >= 2 * 5 * 3
+    pairs = [(name, folder, student) for name in ASSIGNMENTS
+             for folder, student in (("solutions", "solved"), ("exercises", "blank"))]
+    pairs.append((PARTIAL, "partial", "partial"))
+    for name, folder, student in pairs:
+        theirs = _nbgrader_grades(nbgrader_course, name, student)
+        mine = {q["question"]: q for q in ours[(folder, name)]["questions"]}
+        assert set(mine) == set(theirs), (name, student)
+        for question, (auto_score, needs_manual, max_score) in theirs.items():
+            assert mine[question]["max_points"] == max_score
+            if needs_manual:
+                assert mine[question]["status"] == "manual" and mine[question]["points"] is None
+            else:
+                assert mine[question]["points"] == auto_score, (name, student, question)
+            compared += 1
+    assert compared >= 2 * 5 * 3 + 4
+    partial = {q["question"]: q["points"] for q in ours[("partial", PARTIAL)]["questions"]}
+    assert partial == {"test_compute_count": 0, "test_l1_unstructured": 3, "test_ln_structured": 0,
+                       "test_global_unstructured": 0}, "the mix this test is meant to compare"
 
 
 def test_grade_ids_are_unique_and_points_total_ten():
