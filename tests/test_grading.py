@@ -330,6 +330,8 @@ def broken(course):
     hog = solution_answer("numerical_gradient").replace(
         "    grad = np.zeros", "    hog = np.ones(1_000_000_000)  # 8 GB, over the 3 GB limit\n    grad = np.zeros")
     write(subs / "huge_allocation.ipynb", notebook(A1_SOLUTION, answers={"numerical_gradient": hog}))
+    write(subs / "floods_output.ipynb", notebook(A1_SOLUTION, after={"setup": [code(
+        "while True:\n    print('spam' * 250)")]}))
     float32 = solution_answer("dense_forward").replace("    Z = X @ W + b\n",
                                                        "    Z = (X @ W + b).astype(np.float32)\n")
     write(subs / "hidden_only.ipynb", notebook(A1_SOLUTION, answers={"dense_forward": float32}))
@@ -384,6 +386,12 @@ def test_code_ignoring_the_interrupt_gets_its_kernel_killed(broken):
     assert statuses["test_gradient_check"] == "kernel_died"
 
 
+def test_a_cell_printing_forever_is_cut_off_and_the_tests_still_count(broken):
+    _, results, _, _, _ = broken
+    result = results["floods_output.ipynb"]
+    assert result["score"] == 10 and result["cell_errors"][0]["error"].startswith("KeyboardInterrupt"), result
+
+
 def test_kernel_death_is_reported_and_earlier_questions_count(broken):
     _, results, _, _, _ = broken
     result = results["os_exit.ipynb"]
@@ -429,7 +437,7 @@ def test_rerun_skips_unchanged_submissions(broken, course, capsys):
     capsys.readouterr()
     assert grade.main([*map(str, listed), "--out", str(out), "--source", str(course / "source"), *args]) == 0
     printed = capsys.readouterr().out
-    assert "graded 1 and kept 10" in printed, printed  # only the missing file is looked at again
+    assert "graded 1 and kept 11" in printed, printed  # only the missing file is looked at again
     assert (out / "grades.csv").read_text() == csv_before
 
 

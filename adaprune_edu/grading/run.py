@@ -16,6 +16,7 @@ Inside the worker, nbclient runs the cells one by one with ``allow_errors=True``
 - a cell that runs longer than ``timeout`` seconds is interrupted (``KeyboardInterrupt``),
   and the next cells still run; if it ignores the interrupt for another ``timeout``
   seconds, the kernel is killed;
+- a cell keeps at most 1 MB of output (a print loop cannot fill the grader's memory);
 - a dead kernel (``os._exit``, a crash) ends the run: the cells not reached are reported
   as not run;
 - after the run, whatever is left of the kernel's process group (processes the student's
@@ -52,6 +53,9 @@ GUARD_INSTALL = ("import adaprune_edu.grading.guard as _adaprune_guard\n"
 GUARD_RESTORE = "__import__('adaprune_edu.grading.guard', fromlist=['restore']).restore()"
 GUARD_AUDIT = "__import__('adaprune_edu.grading.guard', fromlist=['audit']).audit()"
 STDOUT_LIMIT = 4000
+#: output kept per cell while it runs: a cell printing in a loop cannot fill the grader's memory
+OUTPUT_LIMIT = 1_000_000
+OUTPUT_NOTICE = "\n[adaprune-edu: output beyond 1 MB not kept]\n"
 KERNEL_GROUP = "adaprune-edu kernel process group:"
 
 
@@ -111,6 +115,17 @@ def _execute(job: dict) -> dict:
         interrupted: set = set()
         replies: dict = {}
 
+        def output(self, outs, msg, display_id, cell_index):
+            """Keep at most OUTPUT_LIMIT bytes of output per cell (errors always), then one notice."""
+            if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):
+                used = self.output_bytes.get(cell_index, 0)
+                self.output_bytes[cell_index] = used + len(json.dumps(msg.get("content", {})))
+                if self.output_bytes[cell_index] > OUTPUT_LIMIT:
+                    if used <= OUTPUT_LIMIT:
+                        outs.append(nbformat.v4.new_output("stream", name="stderr", text=OUTPUT_NOTICE))
+                    return None
+            return super().output(outs, msg, display_id, cell_index)
+
         async def _async_handle_timeout(self, timeout, cell=None):
             index = self.current
             self.timed_out.add(index)
@@ -131,7 +146,7 @@ def _execute(job: dict) -> dict:
     os.chdir(workdir)
     client = Client(nb, timeout=job["timeout"], allow_errors=True, interrupt_on_timeout=True,
                     kernel_name="python3", resources={"metadata": {"path": workdir}}, shutdown_kernel="immediate")
-    client.timed_out, client.interrupted, client.replies = set(), set(), {}
+    client.timed_out, client.interrupted, client.replies, client.output_bytes = set(), set(), {}, {}
 
     def on_executed(cell, cell_index, execute_reply):
         client.replies[cell_index] = execute_reply.get("content", {}).get("status", "error")
