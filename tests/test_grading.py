@@ -438,6 +438,7 @@ def test_rerun_skips_unchanged_submissions(broken, course, capsys):
     assert grade.main([*map(str, listed), "--out", str(out), "--source", str(course / "source"), *args]) == 0
     printed = capsys.readouterr().out
     assert "graded 1 and kept 11" in printed, printed  # only the missing file is looked at again
+    assert "passed, per question (in notebook order):\n  a1_dense_layer test_dense_forward" in printed
     assert (out / "grades.csv").read_text() == csv_before
 
 

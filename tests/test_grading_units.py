@@ -231,6 +231,16 @@ def test_feedback_names_and_text():
     assert "score: 3 / 5 (written answers still to be graded)" in text and "a note" in text
 
 
+def test_class_summary_counts_passes_per_question():
+    failed = [{"question": "test_f", "points": 0.0, "max_points": 3.0, "status": "failed", "message": ""},
+              {"question": "why", "points": None, "max_points": 2.0, "status": "manual", "message": ""}]
+    broken = result("carol/a1.ipynb", status="invalid_notebook", questions_=[
+        {"question": "test_f", "points": 0.0, "max_points": 3.0, "status": "invalid_notebook", "message": ""}])
+    text = report.class_summary([result(), result("bob/a1.ipynb", questions_=failed), broken])
+    assert text.splitlines() == ["passed, per question (in notebook order):", "  a1 test_f  1/2"], text
+    assert report.class_summary([broken]) == ""
+
+
 def test_write_report_is_atomic_and_complete(tmp_path):
     report.write_report(tmp_path, [result()])
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["alice__a1.md", "feedback", "grades.csv", "grades.json"]

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .._files import atomic_write_text
 from .cells import SubmissionError, assignment_id, grade_id, is_test, questions, read_notebook, read_notebook_bytes
-from .report import write_report
+from .report import class_summary, write_report
 from .restore import restore_cells
 from .run import WorkerPool, run_notebook
 from .scoring import clean_error, score_questions
@@ -108,7 +108,7 @@ def display_names(paths) -> list:
 def _result(name, assignment, status, message, expected_questions=(), questions_=None, notes=()):
     rows = questions_ if questions_ is not None else [
         {"question": q["question"], "points": 0.0, "max_points": q["max_points"], "status": status,
-         "message": message} for q in expected_questions]
+         "message": message, "failed_at": None} for q in expected_questions]
     return {"submission": name, "assignment": assignment, "status": status, "message": message,
             "questions": rows, "notes": list(notes), "score": sum(q["points"] or 0.0 for q in rows),
             "max_score": sum(q["max_points"] for q in rows),
@@ -297,6 +297,8 @@ def main(argv=None) -> int:
             atomic_write_text(_cache_path(out_dir, paths[index]),
                               json.dumps({"key": keys[index], "path": os.path.abspath(paths[index]), "result": result}))
     write_report(out_dir, final)
+    if not options.quiet and class_summary(final):
+        print(class_summary(final))
     print(f"graded {len(todo)} and kept {skipped} submission(s) in {time.perf_counter() - start:.1f} s; "
           f"wrote {out_dir / 'grades.csv'}")
     return 0

@@ -109,6 +109,29 @@ def feedback_text(result) -> str:
     return "\n".join(lines)
 
 
+def class_summary(results) -> str:
+    """Per assignment and question, how many graded submissions passed: where did the class struggle?
+
+    Only submissions that ran count (``status`` ``graded``, ``timeout``... not ``invalid_notebook``);
+    written answers are left out (they await manual grading).
+    """
+    counts = {}
+    for result in results:
+        for question in result["questions"]:
+            if question["status"] in ("manual", "unanswered") or result["status"] not in ("graded", "kernel_died"):
+                continue
+            key = (result["assignment"], question["question"])
+            passed, total = counts.get(key, (0, 0))
+            counts[key] = (passed + (question["status"] == "passed"), total + 1)
+    if not counts:
+        return ""
+    width = max(len(f"{assignment} {question}") for assignment, question in counts)
+    lines = ["passed, per question (in notebook order):"]
+    lines += [f"  {assignment + ' ' + question:<{width}}  {passed}/{total}"
+              for (assignment, question), (passed, total) in sorted(counts.items(), key=lambda item: item[0][0])]
+    return "\n".join(lines)
+
+
 def write_report(out_dir, results) -> None:
     """(Re)write ``grades.csv``, ``grades.json`` and ``feedback/*.md`` for ``results``."""
     out_dir = Path(out_dir)
