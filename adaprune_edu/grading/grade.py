@@ -212,7 +212,8 @@ def parse_args(argv):
                         help="seconds per cell before it is interrupted (default 60)")
     parser.add_argument("--memory-limit", type=int, default=4096, help="kernel memory limit in MB (default 4096)")
     parser.add_argument("--redo", action="store_true", help="grade again even if a cached result is up to date")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print only the final line (no per-submission lines, no per-question summary)")
     return parser.parse_args(argv)
 
 
