@@ -1,5 +1,6 @@
 """The notebook widgets, driven without a browser: set control values, read what they show."""
 import base64
+import html
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ from adaprune_edu.quiz import LeitnerState, load_deck, save_progress
 from adaprune_edu.widgets import FlashCards, PruningExplorer, ReplayWidget
 from adaprune_edu.widgets.app import main as explore_main
 from adaprune_edu.widgets.app import voila_command
+from adaprune_edu.widgets.explorer_logic import Settings, threshold_range, threshold_settings
 from adaprune_edu.widgets.replay import check_history
 
 
@@ -64,7 +66,7 @@ def test_magnitude_cut_is_a_clean_threshold_and_random_is_not(explorer):
     explorer.target.value = 0.7
     kept, pruned = explorer.numbers["threshold"]
     assert kept > pruned
-    assert f"smallest kept |w| = {kept:.4f}" in explorer.readout.value
+    assert f"smallest kept |w| = {kept:.5f}" in explorer.readout.value
     explorer.criterion.value = "random"
     kept, pruned = explorer.numbers["threshold"]
     assert kept < pruned
@@ -89,6 +91,69 @@ def test_per_layer_sliders_set_each_layer(explorer):
         slider.value = value
     assert explorer.numbers["layer_sparsity"] == pytest.approx([0.2, 0.8, 0.4], abs=1e-3)
     explorer.scope.value = "global"
+
+
+def cut_is_clean(explorer, layer, threshold):
+    """Every pruned |w| of ``layer`` is below ``threshold`` and every kept one at or above it."""
+    W = np.abs(explorer.dense_state["params"][layer]["W"])
+    kept = explorer.model.masks[layer]["W"] != 0
+    return bool(np.all(W[~kept] < threshold) and np.all(W[kept] >= threshold))
+
+
+def test_threshold_slider_cuts_every_layer_at_that_magnitude(explorer, trained, digits):
+    explorer.scope.value, explorer.criterion.value, explorer.granularity.value = "global", "magnitude", "unstructured"
+    explorer.cut_by.value = "threshold"
+    visible = [s for s in (explorer.target, explorer.magnitude_threshold, *explorer.layer_targets,
+                           *explorer.layer_thresholds) if s.layout.display != "none"]
+    assert visible == [explorer.magnitude_threshold] and not explorer.magnitude_threshold.disabled
+    explorer.magnitude_threshold.value = 0.05
+    assert explorer.error is None and all(cut_is_clean(explorer, layer, 0.05) for layer in range(3))
+    weights = [np.abs(p["W"]) for p in trained.params]
+    below = sum(int(np.sum(W < 0.05)) for W in weights) / sum(W.size for W in weights)
+    assert explorer.numbers["sparsity"] == pytest.approx(below, abs=1e-12) and 0.05 < below < 0.95
+    assert "cut at |w| < 0.0500" in html.unescape(explorer.readout.value)
+    # the same pruning as the sparsity slider at that fraction
+    reference = prune_to_sparsity(trained.copy(), below)
+    assert explorer.numbers["accuracy"] == reference.score(digits.X_val, digits.y_val)
+    readout = explorer.readout.value
+    explorer.magnitude_threshold.value = 0.1
+    assert explorer.numbers["sparsity"] > below and explorer.readout.value != readout
+    explorer.cut_by.value = "sparsity"
+
+
+def test_per_layer_thresholds_and_what_a_threshold_cannot_do(explorer):
+    explorer.scope.value, explorer.criterion.value, explorer.granularity.value = "global", "magnitude", "unstructured"
+    explorer.cut_by.value = "threshold"
+    explorer.scope.value = "per-layer"
+    assert all(s.layout.display != "none" for s in explorer.layer_thresholds)
+    assert explorer.magnitude_threshold.layout.display == "none" and explorer.target.layout.display == "none"
+    cuts = (0.02, 0.08, 0.15)
+    for slider, value in zip(explorer.layer_thresholds, cuts):
+        slider.value = value
+    assert all(cut_is_clean(explorer, layer, cut) for layer, cut in enumerate(cuts))
+    explorer.show_layer.value = 2
+    assert explorer.numbers["cut"] == 0.15 and "layer 3: cut at |w| < 0.1500" in html.unescape(explorer.readout.value)
+    explorer.show_layer.value = 0
+    readout = explorer.readout.value
+    explorer.criterion.value = "taylor"  # a |w| cut is magnitude pruning: explained, not crashed
+    assert "needs criterion 'magnitude'" in explorer.error and "'taylor'" in html.unescape(explorer.status.value)
+    assert explorer.readout.value == readout
+    explorer.criterion.value, explorer.scope.value, explorer.cut_by.value = "magnitude", "global", "sparsity"
+    assert explorer.error is None and explorer.target.layout.display != "none"
+
+
+def test_threshold_settings_and_range_check_their_input():
+    W = [np.array([[0.1, -0.2], [0.3, 0.05]]), np.array([[0.5], [-0.01]])]
+    assert threshold_settings(W, 0.15) == Settings("magnitude", "unstructured", "global", 3 / 6)
+    assert threshold_settings(W, [0.15, 0.6]).layer_targets == (0.5, 1.0)
+    top, per_layer = threshold_range(W)
+    assert top == pytest.approx(np.quantile([0.1, 0.2, 0.3, 0.05, 0.5, 0.01], 0.99)) and len(per_layer) == 2
+    with pytest.raises(ValueError, match="threshold=-0.1 must be a number >= 0"):
+        threshold_settings(W, -0.1)
+    with pytest.raises(ValueError, match="thresholds has 3 values; the network has 2 dense layers"):
+        threshold_settings(W, [0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match=r"thresholds\[1\]=nan"):
+        threshold_settings(W, [0.1, float("nan")])
 
 
 @pytest.mark.parametrize("criterion, granularity", [
@@ -131,6 +196,8 @@ def test_tolerance_verdict_and_cache(explorer):
 def test_explorer_rejects_bad_arguments(trained, digits):
     with pytest.raises(ValueError, match="criterion='size'"):
         PruningExplorer(trained, digits, criterion="size")
+    with pytest.raises(ValueError, match="cut_by='weights'"):
+        PruningExplorer(trained, digits, cut_by="weights")
     with pytest.raises(ValueError, match="target=1.5 must be <= 0.99"):
         PruningExplorer(trained, digits, target=1.5)
     with pytest.raises(TypeError, match="data=ndarray must be a Dataset"):

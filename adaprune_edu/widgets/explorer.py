@@ -14,6 +14,10 @@ costs nothing; the accuracy-vs-sparsity curve is computed once per (criterion, g
 scope). Data-driven criteria are scored on one batch of ``score_samples`` training samples. Each update
 measures itself in :attr:`PruningExplorer.last_update_seconds`.
 
+The sliders set either a sparsity (``cut_by="sparsity"``, any criterion) or a cut on ``|w|``
+(``cut_by="threshold"``: magnitude pruning of single weights, one threshold for the network or
+one per layer); :mod:`adaprune_edu.widgets.explorer_logic` turns both into the same library call.
+
 The logic is testable without a browser: set ``explorer.target.value = 0.8`` and read
 ``explorer.numbers``, ``explorer.readout.value`` and ``explorer.plot.outputs``.
 """
@@ -22,7 +26,6 @@ from __future__ import annotations
 import html
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
@@ -30,121 +33,24 @@ from IPython.display import Image
 from threadpoolctl import threadpool_limits
 
 from .._checks import check_choice, check_features, check_float, check_int, check_labels
-from ..metrics import (
-    bytes_csr,
-    bytes_dense,
-    count_nonzeros,
-    count_params,
-    flops_per_sample,
-    measure_latency,
-)
-from ..pruning.model import (
-    CRITERIA,
-    GRANULARITIES,
-    global_sparsity,
-    layer_sparsities,
-    neuron_masks,
-    neuron_scores,
-    neuron_sparsity,
-    prune_to_sparsity,
-    weight_scores,
-)
-from ..pruning.surgery import shrink
+from ..pruning.model import CRITERIA, GRANULARITIES, layer_sparsities, neuron_masks
 from . import plots
+from .explorer_logic import (
+    CURVE_TARGETS,
+    CUT_MODES,
+    MAX_SPARSITY,
+    SCOPES,
+    Settings,
+    achieved_sparsity,
+    dense_scores,
+    model_numbers,
+    prune_copy,
+    split_data,
+    threshold_range,
+    threshold_settings,
+)
 
-SCOPES = ("global", "layer", "per-layer")
-#: sparsities at which the accuracy curve is measured
-CURVE_TARGETS = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """One position of the controls: what to prune, how, and how much.
-
-    ``scope="per-layer"`` uses ``layer_targets`` (one per dense layer for unstructured, one
-    per hidden layer for structured); otherwise ``target`` applies globally ("global": one
-    ranking over all layers) or in every layer ("layer").
-    """
-
-    criterion: str = "magnitude"
-    granularity: str = "unstructured"
-    scope: str = "global"
-    target: float = 0.5
-    layer_targets: tuple = ()
-
-
-def dense_scores(model, settings: Settings, X_score, y_score):
-    """Importance scores of the dense ``model`` for ``settings``' criterion, or ``None`` for hybrid.
-
-    One array per dense layer (unstructured) or per hidden layer (structured), exactly what
-    :func:`~adaprune_edu.pruning.prune_to_sparsity` would compute itself from the dense
-    model, so they can be computed once and reused for every target.
-    """
-    options = dict(X=X_score, y=y_score, batch_size=len(X_score), n_batches=1)
-    if settings.granularity == "unstructured":
-        return weight_scores(model, settings.criterion, **options)
-    if settings.granularity == "structured":
-        return neuron_scores(model, settings.criterion, **options)
-    return None
-
-
-def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=None):
-    """Reset ``model`` to ``dense_state`` and prune it as ``settings`` say; return it.
-
-    The one place the explorer calls the pruning library. ``X_score``, ``y_score`` is the
-    batch that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on;
-    ``scores`` are precomputed :func:`dense_scores` (``None``: computed by the library).
-    """
-    if settings.scope == "per-layer" and settings.granularity == "hybrid":
-        raise ValueError("granularity='hybrid' prunes to one target (neurons first, then weights); per-layer "
-                         "sliders work with 'unstructured' and 'structured'. Pick another scope or granularity.")
-    model.set_state(dense_state)
-    if settings.scope == "per-layer":
-        scope, target = list(settings.layer_targets), None
-    else:
-        scope, target = settings.scope, settings.target
-    return prune_to_sparsity(model, target, criterion=settings.criterion, granularity=settings.granularity,
-                             scope=scope, X=X_score, y=y_score, batch_size=len(X_score), n_batches=1,
-                             scores=scores)
-
-
-def achieved_sparsity(model, granularity: str) -> float:
-    """What the slider controls: fraction of hidden neurons removed (structured) or of weights pruned."""
-    return neuron_sparsity(model) if granularity == "structured" else global_sparsity(model)
-
-
-def model_numbers(model, X, y, latency_repeats: int = 5) -> dict:
-    """Accuracy and costs of ``model`` on ``(X, y)``, plus the same after structured surgery.
-
-    Latency is the median time to predict all of ``X`` (seconds); it varies from run to run.
-    """
-    small = shrink(model)
-    return {
-        "accuracy": model.score(X, y),
-        "sparsity": global_sparsity(model),
-        "neuron_sparsity": neuron_sparsity(model),
-        "params": count_params(model),
-        "nonzeros": count_nonzeros(model),
-        "bytes_dense": bytes_dense(model),
-        "bytes_csr": bytes_csr(model),
-        "flops_dense": flops_per_sample(model),
-        "flops_nonzero": flops_per_sample(model, sparse=True),
-        "latency": measure_latency(model.predict, X, repeats=latency_repeats, warmup=1),
-        "shrunk_layer_sizes": list(small.layer_sizes),
-        "shrunk_params": count_params(small),
-        "shrunk_flops": flops_per_sample(small),
-        "shrunk_latency": measure_latency(small.predict, X, repeats=latency_repeats, warmup=1),
-    }
-
-
-def _split_data(data):
-    """``(X_train, y_train, X_val, y_val)`` from a Dataset or a 4-tuple."""
-    if hasattr(data, "X_train") and hasattr(data, "X_val"):
-        return data.X_train, data.y_train, data.X_val, data.y_val
-    if isinstance(data, (tuple, list)) and len(data) == 4:
-        return tuple(data)
-    raise TypeError(f"data={type(data).__name__} must be a Dataset (from load_dataset) or a tuple "
-                    "(X_train, y_train, X_val, y_val)")
+__all__ = ["PruningExplorer", "Settings", "SCOPES", "CUT_MODES", "CURVE_TARGETS"]
 
 
 class PruningExplorer:
@@ -159,6 +65,10 @@ class PruningExplorer:
         the first ``score_samples`` training samples.
     criterion, granularity : initial picker values (see :data:`CRITERIA`, :data:`GRANULARITIES`)
     target : float in [0, 0.99], initial sparsity
+    cut_by : {"sparsity", "threshold"}
+        What the sliders set: a sparsity (any criterion and granularity), or a cut on ``|w|``
+        (magnitude pruning of single weights). The threshold sliders start at the ``|w|``
+        that gives ``target``.
     tolerance : float in [0, 20], accuracy drop allowed, in percentage points
     score_samples : int >= 1
     latency_repeats : int >= 1, runs per latency measurement (median)
@@ -167,10 +77,12 @@ class PruningExplorer:
     """
 
     def __init__(self, model, data, criterion="magnitude", granularity="unstructured", target=0.5,
-                 tolerance=1.0, score_samples=512, latency_repeats=5, cache_size=64, curve_targets=CURVE_TARGETS):
+                 tolerance=1.0, score_samples=512, latency_repeats=5, cache_size=64, curve_targets=CURVE_TARGETS,
+                 cut_by="sparsity"):
         check_choice("criterion", criterion, CRITERIA)
         check_choice("granularity", granularity, GRANULARITIES)
-        target = check_float("target", target, minimum=0.0, maximum=0.99)
+        check_choice("cut_by", cut_by, CUT_MODES)
+        target = check_float("target", target, minimum=0.0, maximum=MAX_SPARSITY)
         tolerance = check_float("tolerance", tolerance, minimum=0.0, maximum=20.0)
         score_samples = check_int("score_samples", score_samples, minimum=1)
         self.latency_repeats = check_int("latency_repeats", latency_repeats, minimum=1)
@@ -181,7 +93,7 @@ class PruningExplorer:
                                    for i, t in enumerate(curve_targets))
         if model.n_layers < 2:
             raise ValueError(f"model has {model.n_layers} layer(s); the explorer needs at least one hidden layer")
-        X_train, y_train, X_val, y_val = _split_data(data)
+        X_train, y_train, X_val, y_val = split_data(data)
         X_train = check_features("X_train", X_train, model.n_features)
         y_train = check_labels("y_train", y_train, X_train.shape[0], model.n_classes)
         self.X_val = check_features("X_val", X_val, model.n_features)
@@ -200,38 +112,54 @@ class PruningExplorer:
         self.update_times = []
         self.stage_seconds = {}  # the last update's time per stage: prune, numbers, draw
         self._figure = plots.ExplorerFigure([p["W"] for p in self.dense_state["params"]])
-        self._build_controls(criterion, granularity, target, tolerance)
+        self._build_controls(criterion, granularity, target, tolerance, cut_by)
         self.update()
 
     # ------------------------------------------------------------------ layout
-    def _build_controls(self, criterion, granularity, target, tolerance):
+    def _build_controls(self, criterion, granularity, target, tolerance, cut_by):
         style = {"description_width": "140px"}
-        layout = widgets.Layout(width="440px")
-        slider = dict(min=0.0, max=0.99, step=0.01, continuous_update=False, readout_format=".2f", style=style,
-                      layout=layout)
-        self.target = widgets.FloatSlider(value=target, description="sparsity", **slider)
+
+        def slider(value, description, maximum=MAX_SPARSITY, step=0.01, readout_format=".2f"):
+            # one Layout per slider: a shared one would show or hide them all at once
+            return widgets.FloatSlider(value=value, min=0.0, max=maximum, step=step, description=description,
+                                       continuous_update=False, readout_format=readout_format, style=style,
+                                       layout=widgets.Layout(width="440px"))
+
         sizes = self.model.layer_sizes
-        self.layer_targets = [
-            widgets.FloatSlider(value=target, description=f"layer {i + 1} ({sizes[i]}→{sizes[i + 1]})", **slider)
-            for i in range(self.model.n_layers)
-        ]
+        names = [f"layer {i + 1} ({sizes[i]}→{sizes[i + 1]})" for i in range(self.model.n_layers)]
+        self.target = slider(target, "sparsity")
+        self.layer_targets = [slider(target, name) for name in names]
+        # the same controls as a cut on |w|; each starts where the sparsity target puts the cut
+        dense_weights = [p["W"] for p in self.dense_state["params"]]
+        self._dense_weights = dense_weights
+        top, tops = threshold_range(dense_weights)
+        everything = np.abs(np.concatenate([np.ravel(W) for W in dense_weights]))
+        self.magnitude_threshold = slider(float(np.quantile(everything, target)), "threshold |w| <", top,
+                                          step=top / 500, readout_format=".4f")
+        self.layer_thresholds = [slider(float(np.quantile(np.abs(W), target)), f"{name} |w| <", layer_top,
+                                        step=layer_top / 500, readout_format=".4f")
+                                 for name, W, layer_top in zip(names, dense_weights, tops)]
+        self.cut_by = widgets.ToggleButtons(options=[("sparsity", "sparsity"), ("|w| threshold", "threshold")],
+                                            value=cut_by, description="cut by", style={"button_width": "110px"})
         self.criterion = widgets.Dropdown(options=CRITERIA, value=criterion, description="criterion")
         self.granularity = widgets.Dropdown(options=GRANULARITIES, value=granularity, description="granularity")
         self.scope = widgets.Dropdown(options=[("one global ranking", "global"), ("same in every layer", "layer"),
                                                ("per-layer sliders", "per-layer")],
                                       value="global", description="scope")
         self.tolerance = widgets.FloatSlider(value=tolerance, min=0.0, max=20.0, step=0.5, continuous_update=False,
-                                             description="tolerance (points)", style=style, layout=layout)
+                                             description="tolerance (points)", style=style,
+                                             layout=widgets.Layout(width="440px"))
         self.show_layer = widgets.Dropdown(options=[(f"layer {i + 1}", i) for i in range(self.model.n_layers)],
                                            value=0, description="plot layer")
         self.readout = widgets.HTML()
         self.status = widgets.HTML()
         self.plot = widgets.Output()
-        for control in [self.target, *self.layer_targets, self.criterion, self.granularity, self.scope,
-                        self.tolerance, self.show_layer]:
+        for control in [self.target, *self.layer_targets, self.magnitude_threshold, *self.layer_thresholds,
+                        self.cut_by, self.criterion, self.granularity, self.scope, self.tolerance, self.show_layer]:
             control.observe(self.update, names="value")
-        pickers = widgets.VBox([self.criterion, self.granularity, self.scope, self.show_layer])
-        sliders = widgets.VBox([self.target, *self.layer_targets, self.tolerance])
+        pickers = widgets.VBox([self.cut_by, self.criterion, self.granularity, self.scope, self.show_layer])
+        sliders = widgets.VBox([self.target, *self.layer_targets, self.magnitude_threshold, *self.layer_thresholds,
+                                self.tolerance])
         self.widget = widgets.VBox([widgets.HBox([pickers, sliders]), self.status, self.readout, self.plot])
 
     def _ipython_display_(self):
@@ -241,7 +169,19 @@ class PruningExplorer:
 
     # ------------------------------------------------------------------ state
     def settings(self) -> Settings:
-        """The :class:`Settings` the controls are at now."""
+        """The :class:`Settings` the controls are at now.
+
+        Raises ``ValueError`` when cutting by threshold with another criterion than magnitude
+        or another granularity than unstructured: a cut on ``|w|`` is neither.
+        """
+        if self.cut_by.value == "threshold":
+            if (self.criterion.value, self.granularity.value) != ("magnitude", "unstructured"):
+                raise ValueError(f"a |w| threshold prunes single weights by magnitude: it needs criterion 'magnitude' "
+                                 f"and granularity 'unstructured', not {self.criterion.value!r} and "
+                                 f"{self.granularity.value!r}. Pick those, or cut by sparsity.")
+            if self.scope.value == "per-layer":
+                return threshold_settings(self._dense_weights, [s.value for s in self.layer_thresholds])
+            return threshold_settings(self._dense_weights, self.magnitude_threshold.value)
         layer_targets = ()
         if self.scope.value == "per-layer":
             values = [round(s.value, 4) for s in self.layer_targets]
@@ -293,6 +233,13 @@ class PruningExplorer:
         pruned = np.empty(0) if mask is None else dense_W[mask == 0]
         return (float(kept.min()) if kept.size else None, float(pruned.max()) if pruned.size else None)
 
+    def cut(self, layer: int):
+        """The |w| threshold the sliders set for ``layer`` (``None`` when cutting by sparsity)."""
+        if self.cut_by.value != "threshold":
+            return None
+        slider = self.layer_thresholds[layer] if self.scope.value == "per-layer" else self.magnitude_threshold
+        return float(slider.value)
+
     # ------------------------------------------------------------------ the update
     def update(self, change=None) -> None:
         """Prune for the current controls, refresh numbers, readout and plots (timed).
@@ -307,15 +254,26 @@ class PruningExplorer:
             self.last_update_seconds = time.perf_counter() - start
             self.update_times.append(self.last_update_seconds)
 
-    def _update(self) -> None:
+    def _show_sliders(self) -> None:
+        """Enable and show the sliders that the cut mode and scope use; disable and hide the rest."""
         per_layer = self.scope.value == "per-layer"
-        self.target.disabled = per_layer
-        for i, slider in enumerate(self.layer_targets):
-            output_layer = i == len(self.layer_targets) - 1
-            slider.disabled = not per_layer or (output_layer and self.granularity.value == "structured")
-        settings = self.settings()
+        by_threshold = self.cut_by.value == "threshold"
+        structured = self.granularity.value == "structured"
+        last = len(self.layer_targets) - 1
+        active = {id(self.target): not by_threshold and not per_layer,
+                  id(self.magnitude_threshold): by_threshold and not per_layer}
+        active.update({id(s): not by_threshold and per_layer and not (i == last and structured)
+                       for i, s in enumerate(self.layer_targets)})
+        active.update({id(s): by_threshold and per_layer for s in self.layer_thresholds})
+        for slider in [self.target, *self.layer_targets, self.magnitude_threshold, *self.layer_thresholds]:
+            slider.disabled = not active[id(slider)]
+            slider.layout.display = None if active[id(slider)] else "none"
+
+    def _update(self) -> None:
+        self._show_sliders()
         start = time.perf_counter()
         try:
+            settings = self.settings()
             model = self.pruned(settings)
             curve_x, curve_accuracy = self.curve(settings)
             model = self.pruned(settings)  # the curve moved the working model
@@ -329,6 +287,7 @@ class PruningExplorer:
         pruned = time.perf_counter()
         self.numbers = model_numbers(model, self.X_val, self.y_val, self.latency_repeats)
         self.numbers["threshold"] = self.threshold(self.show_layer.value)
+        self.numbers["cut"] = self.cut(self.show_layer.value)
         self.numbers["layer_sparsity"] = layer_sparsities(model)
         self.readout.value = self._readout_html()
         measured = time.perf_counter()
@@ -344,10 +303,12 @@ class PruningExplorer:
         verdict = ("within" if drop <= tolerance else "outside") + f" the tolerance of {tolerance:g} {unit}"
         kept, cut = n["threshold"]
         layer = self.show_layer.value + 1
-        threshold = (f"layer {layer}: smallest kept |w| = {kept:.4f}" if kept is not None else
-                     f"layer {layer}: every weight pruned")
+        threshold = f"layer {layer}: "
+        if n["cut"] is not None:
+            threshold += f"cut at |w| < {n['cut']:.4f}; "
+        threshold += f"smallest kept |w| = {kept:.5f}" if kept is not None else "every weight pruned"
         if cut is not None:
-            threshold += f", largest pruned |w| = {cut:.4f}"
+            threshold += f", largest pruned |w| = {cut:.5f}"
         rows = [
             ("validation accuracy", f"{100 * n['accuracy']:.2f}% (dense {100 * self.baseline:.2f}%, "
                                     f"drop {drop:.2f} points: {verdict})"),
@@ -370,10 +331,11 @@ class PruningExplorer:
         mask = np.ones_like(self.dense_state["params"][layer]["W"]) if mask is None else mask
         kept, cut = self.numbers["threshold"]
         clean_cut = settings.criterion == "magnitude" and settings.granularity == "unstructured" and cut is not None
+        line = self.numbers["cut"] if self.numbers["cut"] is not None else (kept if clean_cut else None)
         structured = settings.granularity == "structured"
         removed = [float(np.mean(~alive)) for alive in neuron_masks(self.model)]
         image = self._figure.update(
-            layer, mask, kept if clean_cut else None, curve_x, curve_accuracy,
+            layer, mask, line, curve_x, curve_accuracy,
             current=(achieved_sparsity(self.model, settings.granularity), self.numbers["accuracy"]),
             baseline=self.baseline, tolerance=self.tolerance.value,
             xlabel="fraction of hidden neurons removed" if structured else "fraction of weights pruned",

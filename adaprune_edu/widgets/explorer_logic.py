@@ -1,0 +1,184 @@
+"""What the explorer computes, without any widget: settings in, pruned model and numbers out.
+
+:class:`~adaprune_edu.widgets.explorer.PruningExplorer` turns its controls into a
+:class:`Settings` and calls the functions here; they call the pruning library
+(:func:`adaprune_edu.pruning.prune_to_sparsity`) and the metrics, and re-implement neither.
+
+A magnitude *threshold* is a sparsity in disguise: pruning every weight with ``|w| < t`` is
+the same as pruning the ``k`` smallest ``|w|``, where ``k`` counts the weights below ``t``.
+:func:`threshold_settings` makes that conversion, so a threshold slider and a sparsity slider
+end up in the same library call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..metrics import (
+    bytes_csr,
+    bytes_dense,
+    count_nonzeros,
+    count_params,
+    flops_per_sample,
+    measure_latency,
+)
+from ..pruning.model import (
+    global_sparsity,
+    neuron_scores,
+    neuron_sparsity,
+    prune_to_sparsity,
+    weight_scores,
+)
+from ..pruning.surgery import shrink
+
+SCOPES = ("global", "layer", "per-layer")
+#: sparsities at which the accuracy curve is measured
+CURVE_TARGETS = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One position of the controls: what to prune, how, and how much.
+
+    ``scope="per-layer"`` uses ``layer_targets`` (one per dense layer for unstructured, one
+    per hidden layer for structured); otherwise ``target`` applies globally ("global": one
+    ranking over all layers) or in every layer ("layer").
+    """
+
+    criterion: str = "magnitude"
+    granularity: str = "unstructured"
+    scope: str = "global"
+    target: float = 0.5
+    layer_targets: tuple = ()
+
+
+def dense_scores(model, settings: Settings, X_score, y_score):
+    """Importance scores of the dense ``model`` for ``settings``' criterion, or ``None`` for hybrid.
+
+    One array per dense layer (unstructured) or per hidden layer (structured), exactly what
+    :func:`~adaprune_edu.pruning.prune_to_sparsity` would compute itself from the dense
+    model, so they can be computed once and reused for every target.
+    """
+    options = dict(X=X_score, y=y_score, batch_size=len(X_score), n_batches=1)
+    if settings.granularity == "unstructured":
+        return weight_scores(model, settings.criterion, **options)
+    if settings.granularity == "structured":
+        return neuron_scores(model, settings.criterion, **options)
+    return None
+
+
+def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=None):
+    """Reset ``model`` to ``dense_state`` and prune it as ``settings`` say; return it.
+
+    The one place the explorer calls the pruning library. ``X_score``, ``y_score`` is the
+    batch that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on;
+    ``scores`` are precomputed :func:`dense_scores` (``None``: computed by the library).
+    """
+    if settings.scope == "per-layer" and settings.granularity == "hybrid":
+        raise ValueError("granularity='hybrid' prunes to one target (neurons first, then weights); per-layer "
+                         "sliders work with 'unstructured' and 'structured'. Pick another scope or granularity.")
+    model.set_state(dense_state)
+    if settings.scope == "per-layer":
+        scope, target = list(settings.layer_targets), None
+    else:
+        scope, target = settings.scope, settings.target
+    return prune_to_sparsity(model, target, criterion=settings.criterion, granularity=settings.granularity,
+                             scope=scope, X=X_score, y=y_score, batch_size=len(X_score), n_batches=1,
+                             scores=scores)
+
+
+def achieved_sparsity(model, granularity: str) -> float:
+    """What the slider controls: fraction of hidden neurons removed (structured) or of weights pruned."""
+    return neuron_sparsity(model) if granularity == "structured" else global_sparsity(model)
+
+
+def model_numbers(model, X, y, latency_repeats: int = 5) -> dict:
+    """Accuracy and costs of ``model`` on ``(X, y)``, plus the same after structured surgery.
+
+    Latency is the median time to predict all of ``X`` (seconds); it varies from run to run.
+    """
+    small = shrink(model)
+    return {
+        "accuracy": model.score(X, y),
+        "sparsity": global_sparsity(model),
+        "neuron_sparsity": neuron_sparsity(model),
+        "params": count_params(model),
+        "nonzeros": count_nonzeros(model),
+        "bytes_dense": bytes_dense(model),
+        "bytes_csr": bytes_csr(model),
+        "flops_dense": flops_per_sample(model),
+        "flops_nonzero": flops_per_sample(model, sparse=True),
+        "latency": measure_latency(model.predict, X, repeats=latency_repeats, warmup=1),
+        "shrunk_layer_sizes": list(small.layer_sizes),
+        "shrunk_params": count_params(small),
+        "shrunk_flops": flops_per_sample(small),
+        "shrunk_latency": measure_latency(small.predict, X, repeats=latency_repeats, warmup=1),
+    }
+
+
+def split_data(data):
+    """``(X_train, y_train, X_val, y_val)`` from a Dataset or a 4-tuple."""
+    if hasattr(data, "X_train") and hasattr(data, "X_val"):
+        return data.X_train, data.y_train, data.X_val, data.y_val
+    if isinstance(data, (tuple, list)) and len(data) == 4:
+        return tuple(data)
+    raise TypeError(f"data={type(data).__name__} must be a Dataset (from load_dataset) or a tuple "
+                    "(X_train, y_train, X_val, y_val)")
+
+
+#: how the amount to prune is set: a sparsity, or a cut on |w|
+CUT_MODES = ("sparsity", "threshold")
+#: the largest sparsity a slider may ask for (pruning every weight leaves no network to look at)
+MAX_SPARSITY = 0.99
+
+
+def threshold_range(dense_weights) -> tuple:
+    """Slider ranges for a |w| threshold: ``(global maximum, [maximum per layer])``.
+
+    Each maximum is the ``MAX_SPARSITY`` quantile of ``|w|`` (over all layers, or in one layer),
+    so the highest threshold prunes about as much as the highest sparsity does.
+
+    Parameters
+    ----------
+    dense_weights : list of ndarrays, ``dense_weights[l]`` of shape (n_in_l, n_out_l)
+    """
+    magnitudes = [np.abs(np.asarray(W, dtype=np.float64)).ravel() for W in dense_weights]
+    per_layer = [float(np.quantile(m, MAX_SPARSITY)) for m in magnitudes]
+    return float(np.quantile(np.concatenate(magnitudes), MAX_SPARSITY)), per_layer
+
+
+def threshold_settings(dense_weights, thresholds) -> Settings:
+    """The magnitude :class:`Settings` that prune exactly the weights with ``|w| < threshold``.
+
+    Parameters
+    ----------
+    dense_weights : list of ndarrays, ``dense_weights[l]`` of shape (n_in_l, n_out_l)
+        The weights before pruning.
+    thresholds : float, or sequence of float (one per layer), each >= 0
+        One threshold for the whole network, or one per dense layer.
+
+    Returns
+    -------
+    Settings
+        ``criterion="magnitude"``, ``granularity="unstructured"``; scope "global" with
+        ``target = k / n`` (``k`` weights below the threshold out of ``n``) for one threshold,
+        scope "per-layer" with ``k_l / n_l`` per layer otherwise. The library prunes the
+        ``round(target * n) = k`` smallest ``|w|``: exactly those below the threshold.
+    """
+    magnitudes = [np.abs(np.asarray(W, dtype=np.float64)) for W in dense_weights]
+    if np.ndim(thresholds) == 0:
+        t = float(thresholds)
+        if not t >= 0:  # also NaN
+            raise ValueError(f"threshold={thresholds!r} must be a number >= 0 (a cut on |w|)")
+        below = sum(int(np.sum(m < t)) for m in magnitudes)
+        return Settings("magnitude", "unstructured", "global", below / sum(m.size for m in magnitudes))
+    thresholds = [float(t) for t in thresholds]
+    if len(thresholds) != len(magnitudes):
+        raise ValueError(f"thresholds has {len(thresholds)} values; the network has {len(magnitudes)} dense layers, "
+                         "one threshold each")
+    for i, t in enumerate(thresholds):
+        if not t >= 0:
+            raise ValueError(f"thresholds[{i}]={t!r} must be a number >= 0 (a cut on |w|)")
+    targets = tuple(int(np.sum(m < t)) / m.size for m, t in zip(magnitudes, thresholds))
+    return Settings("magnitude", "unstructured", "per-layer", 0.0, targets)
