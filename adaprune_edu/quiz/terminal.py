@@ -9,12 +9,14 @@ Answers are read line by line from standard input, so the drill also works piped
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 
 from .deck import load_deck
 from .leitner import LeitnerState
 from .progress import DEFAULT_PROGRESS_PATH, load_progress, save_progress
 from .session import LANGUAGES, DrillSession, answer_text, question_text
+from .wrap import fill, fill_lines
 
 HELP_LINE = "[Enter] reveal   k = known   a = again   q = quit"
 
@@ -28,6 +30,9 @@ def build_parser(topics) -> argparse.ArgumentParser:
     parser.add_argument("--progress-file", default=str(DEFAULT_PROGRESS_PATH),
                         help="JSON file with your Leitner boxes (default %(default)s)")
     parser.add_argument("--reset", action="store_true", help="forget all progress and start from box 1")
+    parser.add_argument("--width", type=int, default=None,
+                        help="wrap text to this many columns, 0 = never (default: the terminal's width, capped at "
+                             "100; no wrapping when the output is not a terminal)")
     return parser
 
 
@@ -42,20 +47,33 @@ def _read(stdin, stdout, prompt: str):
     return line.strip().lower()
 
 
-def drill(session: DrillSession, lang: str, save, stdin, stdout) -> None:
-    """Ask every card of ``session``; ``save()`` is called after each mark."""
+def output_width(requested, stdout) -> int:
+    """Columns to wrap to: ``requested`` if given, else the terminal's (at most 100) when ``stdout`` is one, else 0."""
+    if requested is not None:
+        return requested
+    if not (hasattr(stdout, "isatty") and stdout.isatty()):
+        return 0
+    return min(shutil.get_terminal_size((80, 24)).columns - 1, 100)  # the last column can make terminals wrap early
+
+
+def drill(session: DrillSession, lang: str, save, stdin, stdout, width: int = 0) -> None:
+    """Ask every card of ``session``; ``save()`` is called after each mark; text wrapped to ``width`` (0: not)."""
     total = len(session.queue)
+
+    def wrapped(text: str) -> str:
+        return fill_lines(text, width) if width else text
+
     while not session.done:
         card = session.current
         stdout.write(f"\n[{session.position + 1}/{total}] {card.topic} ({card.source}), "
-                     f"box {session.state.box(card.id)}\n{question_text(card, lang)}\n")
+                     f"box {session.state.box(card.id)}\n{wrapped(question_text(card, lang))}\n")
         answer = _read(stdin, stdout, "[Enter] reveal > ")
         while answer not in (None, "", "k", "a", "q"):
             stdout.write(f"Unknown key {answer!r}. {HELP_LINE}\n")
             answer = _read(stdin, stdout, "> ")
         if answer == "":
             session.reveal()
-            stdout.write(answer_text(card, lang) + "\n")
+            stdout.write(wrapped(answer_text(card, lang)) + "\n")
             answer = _read(stdin, stdout, "k = known, a = again, q = quit > ")
             while answer not in (None, "k", "a", "q"):
                 stdout.write(f"Unknown key {answer!r}. Type k, a or q.\n")
@@ -75,6 +93,9 @@ def main(argv=None, stdin=None, stdout=None) -> int:
     if args.n < 1:
         print(f"adaprune-edu quiz: --n {args.n} must be at least 1", file=sys.stderr)
         return 2
+    if args.width is not None and args.width != 0 and args.width < 20:
+        print(f"adaprune-edu quiz: --width {args.width} must be 0 (no wrapping) or at least 20", file=sys.stderr)
+        return 2
     if args.seed is not None and args.seed < 0:
         print(f"adaprune-edu quiz: --seed {args.seed} must be >= 0", file=sys.stderr)
         return 2
@@ -92,12 +113,16 @@ def main(argv=None, stdin=None, stdout=None) -> int:
               "Choose another with --progress-file.", file=sys.stderr)
         return 1
     session = DrillSession(deck, state, n=args.n, topic=args.topic, seed=args.seed)
-    stdout.write(f"{deck.title}: {len(session.queue)} cards. {HELP_LINE}\n")
+    width = output_width(args.width, stdout)
+    count = len(session.queue)
+    header = f"{deck.title}: {count} card{'' if count == 1 else 's'}. {HELP_LINE}"
+    stdout.write((fill(header, width) if width else header) + "\n")
     try:
-        drill(session, args.lang, lambda: save_progress(state, path), stdin, stdout)
+        drill(session, args.lang, lambda: save_progress(state, path), stdin, stdout, width)
     except KeyboardInterrupt:
         stdout.write("\nInterrupted.\n")
     session.finish()
     save_progress(state, path)
-    stdout.write(f"\n{session.summary()}\nProgress saved to {path}.\n")
+    summary = session.summary()
+    stdout.write(f"\n{fill(summary, width) if width else summary}\nProgress saved to {path}.\n")
     return 0
