@@ -190,14 +190,19 @@ def move_first_slider(page, before):
     """
     handle = page.locator(".widget-hslider .noUi-handle").first
     handle.focus()
-    pressed = time.monotonic()
     handle.press("ArrowRight")
-    while time.monotonic() < pressed + 30:
+    return wait_for_change(page, before, "moving the slider")
+
+
+def wait_for_change(page, before, action: str):
+    """Wait until both the readout and the plot differ from ``before``; return them and the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() < start + 30:
         after = explorer_state(page)
         if after[0] != before[0] and after[1] != before[1]:
-            return after, time.monotonic() - pressed
+            return after, time.monotonic() - start
         time.sleep(0.05)
-    pytest.fail(f"the readout or the plot did not change after moving the slider; readout now:\n{after[0]}")
+    pytest.fail(f"the readout or the plot did not change after {action}; readout now:\n{after[0]}")
 
 
 def run_all(page, tmp_path, attempts: int = 3) -> None:
@@ -247,10 +252,18 @@ def test_explorer_in_jupyterlab(jupyterlab, browser, tmp_path):
     page.screenshot(path=str(tmp_path / "jupyterlab-after.png"))
     assert page.locator(".widget-readout").first.inner_text().strip() == "0.81"
     assert "81.0%" in after[0]
+
+    # cut by a |w| threshold instead: the threshold slider replaces the sparsity slider
+    page.locator(".widget-dropdown", has_text="cut by").locator("select").select_option(label="|w| threshold")
+    after, _ = wait_for_change(page, after, "switching to the |w| threshold")
+    assert "cut at |w| <" in after[0]
+    threshold = page.locator(".widget-hslider", has_text="threshold |w| <").first
+    assert threshold.is_visible() and not page.locator(".widget-hslider", has_text="sparsity").first.is_visible()
+    page.screenshot(path=str(tmp_path / "jupyterlab-threshold.png"))
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, errors.first.inner_text()
     assert not [url for url in blocked if "127.0.0.1" in url]
-    print(f"JupyterLab: run all, render and one slider move in {time.monotonic() - start:.1f} s")
+    print(f"JupyterLab: run all, render, a slider move, threshold mode in {time.monotonic() - start:.1f} s")
 
 
 def test_explorer_as_a_voila_app(voila_app, browser, tmp_path):

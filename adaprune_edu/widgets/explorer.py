@@ -139,8 +139,8 @@ class PruningExplorer:
         self.layer_thresholds = [slider(float(np.quantile(np.abs(W), target)), f"{name} |w| <", layer_top,
                                         step=layer_top / 500, readout_format=".4f")
                                  for name, W, layer_top in zip(names, dense_weights, tops)]
-        self.cut_by = widgets.ToggleButtons(options=[("sparsity", "sparsity"), ("|w| threshold", "threshold")],
-                                            value=cut_by, description="cut by", style={"button_width": "110px"})
+        self.cut_by = widgets.Dropdown(options=[("sparsity", "sparsity"), ("|w| threshold", "threshold")],
+                                       value=cut_by, description="cut by")
         self.criterion = widgets.Dropdown(options=CRITERIA, value=criterion, description="criterion")
         self.granularity = widgets.Dropdown(options=GRANULARITIES, value=granularity, description="granularity")
         self.scope = widgets.Dropdown(options=[("one global ranking", "global"), ("same in every layer", "layer"),
