@@ -59,6 +59,19 @@ def dense_scores(model, settings: Settings, X_score, y_score):
     One array per dense layer (unstructured) or per hidden layer (structured), exactly what
     :func:`~adaprune_edu.pruning.prune_to_sparsity` would compute itself from the dense
     model, so they can be computed once and reused for every target.
+
+    Parameters
+    ----------
+    model : MLP, dense (no masks)
+    settings : Settings, only ``criterion`` and ``granularity`` are read
+    X_score : ndarray of shape (n_samples, n_features), the batch data-driven criteria are scored on
+    y_score : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    list of ndarray or None
+        Unstructured: ``scores[l]`` of shape (n_in_l, n_out_l), like ``W[l]``. Structured:
+        ``scores[l]`` of shape (n_hidden_l,), one per neuron of hidden layer ``l``.
     """
     options = dict(X=X_score, y=y_score, batch_size=len(X_score), n_batches=1)
     if settings.granularity == "unstructured":
@@ -96,7 +109,20 @@ def achieved_sparsity(model, granularity: str) -> float:
 def model_numbers(model, X, y, latency_repeats: int = 5) -> dict:
     """Accuracy and costs of ``model`` on ``(X, y)``, plus the same after structured surgery.
 
-    Latency is the median time to predict all of ``X`` (seconds); it varies from run to run.
+    Parameters
+    ----------
+    model : MLP, possibly masked
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    latency_repeats : int, timed runs per latency (the median is kept)
+
+    Returns
+    -------
+    dict
+        accuracy, sparsity (fraction of W entries zero), neuron_sparsity, params, nonzeros,
+        bytes_dense, bytes_csr, flops_dense / flops_nonzero (per sample), latency (median
+        seconds to predict all of ``X``; varies from run to run), and shrunk_layer_sizes,
+        shrunk_params, shrunk_flops, shrunk_latency for the network after surgery.
     """
     small = shrink(model)
     return {
