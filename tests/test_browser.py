@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_explorer.ipynb"
+DRILL = NOTEBOOK.with_name("09_interview_drill.ipynb")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -108,10 +109,11 @@ def stop(process: subprocess.Popen, base_url: str | None = None, token: str | No
 
 @pytest.fixture
 def workdir(tmp_path):
-    """A copy of the explorer notebook, so autosave never touches the repository."""
+    """Copies of the explorer and drill notebooks, so autosave never touches the repository."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    shutil.copy(NOTEBOOK, folder / NOTEBOOK.name)
+    for notebook in (NOTEBOOK, DRILL):
+        shutil.copy(notebook, folder / notebook.name)
     return folder
 
 
@@ -205,8 +207,8 @@ def wait_for_change(page, before, action: str):
     pytest.fail(f"the readout or the plot did not change after {action}; readout now:\n{after[0]}")
 
 
-def run_all(page, tmp_path, attempts: int = 3) -> None:
-    """Run > Run All Cells, until the explorer's first slider has rendered.
+def run_all(page, tmp_path, ready: str = ".widget-hslider .noUi-handle", attempts: int = 3) -> None:
+    """Run > Run All Cells, until the ``ready`` selector (default: the explorer's first slider) has rendered.
 
     Right after a notebook opens, JupyterLab can report an idle kernel whose connection is not
     yet usable; a Run All sent then clears the cells and never executes them. Running all cells
@@ -221,13 +223,13 @@ def run_all(page, tmp_path, attempts: int = 3) -> None:
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
         try:
-            page.wait_for_selector(".widget-hslider .noUi-handle", state="attached", timeout=30_000)
+            page.wait_for_selector(ready, state="attached", timeout=30_000)
             return
         except sync_api.TimeoutError:
             page.screenshot(path=str(tmp_path / f"run-all-attempt-{attempt}.png"))
             print(f"Run All attempt {attempt + 1}: no widget after 30 s, trying again")
             page.keyboard.press("Escape")
-    pytest.fail(f"Run All did not render the explorer; see the screenshots in {tmp_path}")
+    pytest.fail(f"Run All did not render {ready!r}; see the screenshots in {tmp_path}")
 
 
 def test_explorer_in_jupyterlab(jupyterlab, browser, tmp_path):
@@ -284,3 +286,29 @@ def test_explorer_as_a_voila_app(voila_app, browser, tmp_path):
     assert page.locator("pre:has-text('# NBVAL')").count() == 0  # Voila shows outputs, not code
     print(f"Voila: render and one slider move in {time.monotonic() - start:.1f} s; blocked {len(blocked)} "
           f"non-loopback request(s): {sorted({urlparse(u).hostname for u in blocked})}")
+
+
+def test_flash_cards_in_jupyterlab(jupyterlab, browser, tmp_path):
+    base_url, token = jupyterlab
+    page, _ = browser
+    page.goto(f"{base_url}/lab/tree/{DRILL.name}?token={token}")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    page.wait_for_selector(".jp-StatusBar-Item:has-text('Idle')")
+    run_all(page, tmp_path, ready=".jupyter-button:has-text('Reveal')")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    reveal = page.locator(".jupyter-button", has_text="Reveal").first
+    known = page.locator(".jupyter-button", has_text="Known").first
+    card = reveal.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')][1]")
+    reveal.scroll_into_view_if_needed()
+    assert "card 1 of 10" in card.inner_text() and "Short answer" not in card.inner_text()
+    question = card.inner_text()
+    page.screenshot(path=str(tmp_path / "flashcards-question.png"))
+    reveal.click()
+    page.wait_for_function("el => el.innerText.includes('Short answer')", arg=card.element_handle())
+    assert "简答" in card.inner_text() and reveal.is_disabled()
+    page.screenshot(path=str(tmp_path / "flashcards-answer.png"))
+    known.click()
+    page.wait_for_function("el => el.innerText.includes('card 2 of 10')", arg=card.element_handle())
+    assert card.inner_text() != question and "Short answer" not in card.inner_text()
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.first.inner_text()
