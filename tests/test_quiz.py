@@ -48,7 +48,11 @@ def test_every_card_is_bilingual(deck):
 def test_seed_questions_are_quoted_verbatim(deck):
     seed_questions = {
         "q1-purpose": "自适应剪枝的主要目的是什么？",
+        "q2-principle": "请简要描述剪枝（Pruning）的基本原理。",
+        "q3-taxonomy": "剪枝可以分为哪几类？",
         "q4-advantages": "自适应剪枝与传统的静态剪枝相比，有哪些优势？",
+        "q5-scenarios": "自适应剪枝在哪些场景下具有优势？",
+        "q6-algorithms": "自适应剪枝有哪些主要的算法？",
         "q7-applications": "请简述自适应剪枝在深度学习模型压缩中的应用。",
     }
     for card_id, question in seed_questions.items():
