@@ -246,6 +246,8 @@ def test_replay_rejects_malformed_history(edit, error, message):
         check_history(history)
     with pytest.raises(TypeError, match="must be a list of dicts"):
         check_history({"step": 0})
+    with pytest.raises(ValueError, match="interval=0"):
+        ReplayWidget(make_history(), interval=0)
 
 
 # ------------------------------------------------------------------ flash cards

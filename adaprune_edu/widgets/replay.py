@@ -22,6 +22,7 @@ import numbers
 import ipywidgets as widgets
 from IPython.display import Image
 
+from .._checks import check_int
 from . import plots
 
 REQUIRED_KEYS = ("step", "target", "layer_sparsity", "val_accuracy", "action")
@@ -69,6 +70,7 @@ class ReplayWidget:
     """
 
     def __init__(self, history, interval: int = 700):
+        interval = check_int("interval", interval, minimum=1)
         self.history = check_history(history)
         last = len(self.history) - 1
         self.step = widgets.IntSlider(value=0, min=0, max=last, description="step", continuous_update=True)
