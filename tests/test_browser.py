@@ -274,6 +274,8 @@ def test_explorer_as_a_voila_app(voila_app, browser, tmp_path):
     page.goto(voila_app + "/")
     page.wait_for_selector(".adaprune-replay", timeout=90_000)
     page.wait_for_selector(".widget-output img")
+    page.screenshot(path=str(tmp_path / "voila-top.png"))  # the title and the original questions
+    assert "原题" in page.locator("body").inner_text()
     page.locator(".adaprune-readout").first.scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "voila-before.png"))
     before = explorer_state(page)
