@@ -267,6 +267,10 @@ def test_flash_cards_show_reveal_and_mark(tmp_path):
     assert cards.known_button.disabled
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["boxes"] == {first.id: 2, second.id: 1} and saved["session"] == 1
+    cards.next_session_button.click()  # session 1: box 2 is not due (every 2nd session), box-1 cards are
+    assert "card 1 of 2" in cards.status.value and not cards.known_button.disabled
+    assert first.id not in [card.id for card in cards.session.queue]
+    assert all(cards.state.box(card.id) == 1 for card in cards.session.queue)
     again = FlashCards(n=2, progress_file=path)  # progress comes back
     assert again.state.box(first.id) == 2
 
