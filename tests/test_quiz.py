@@ -1,4 +1,5 @@
 """The interview deck, Leitner boxes, progress files and the terminal drill."""
+import doctest
 import io
 import json
 import re
@@ -277,6 +278,11 @@ def test_wrapping_keeps_every_character_and_english_words_whole(deck, width):
 
 
 def test_wrapping_details():
+    from adaprune_edu.quiz import deck as deck_module
+    from adaprune_edu.quiz import wrap
+
+    for module in (wrap, deck_module):  # the examples in the docstrings are right
+        assert doctest.testmod(module).failed == 0, module.__name__
     assert display_width("剪枝 ok") == 7
     assert fill("剪枝（Pruning）的基本原理", 12) == "剪枝\n（Pruning）\n的基本原理"  # "（" does not end a line
     assert fill("  - one two three", 12, "    ") == "  - one two\n    three"
