@@ -22,11 +22,12 @@ import numpy as np
 
 from .._checks import check_choice, check_dtype, check_features, check_int, check_labels
 from .activations import ACTIVATIONS
+from .classifier import ClassifierMixin
 from .layers import INITIALIZERS, dense_backward, dense_forward
-from .losses import LOSSES, sigmoid, softmax
+from .losses import LOSSES
 
 
-class MLP:
+class MLP(ClassifierMixin):
     """A fully connected network with per-weight pruning masks.
 
     Parameters
@@ -211,27 +212,7 @@ class MLP:
         self.apply_masks()
         return self._loss_and_grads(X, y)
 
-    # ------------------------------------------------------------------ predictions
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes)."""
-        Z = self.forward(X)
-        if self.layer_sizes[-1] == 1:
-            p = sigmoid(Z)
-            return np.hstack([1 - p, p])
-        return softmax(Z)
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted class labels, shape (n_samples,)."""
-        Z = self.forward(X)
-        if self.layer_sizes[-1] == 1:
-            return (Z[:, 0] > 0).astype(np.int64)
-        return Z.argmax(axis=1)
-
-    def score(self, X, y) -> float:
-        """Accuracy on ``(X, y)``, a float in [0, 1]."""
-        X = check_features("X", X, self.n_features)
-        y = check_labels("y", y, X.shape[0], self.n_classes)
-        return float(np.mean(self.predict(X) == y))
+    # predict_proba, predict and score come from ClassifierMixin (they only need forward).
 
     # ------------------------------------------------------------------ training
     def fit(self, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_rate=None,

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_features, check_float, check_labels
+from .._checks import check_features, check_float
 from ..nn import MLP
 from ..nn.activations import ACTIVATIONS
-from ..nn.losses import sigmoid, softmax
+from ..nn.classifier import ClassifierMixin
 
 
 def to_csr(W: np.ndarray) -> sp.csr_matrix:
@@ -51,7 +51,7 @@ def export_csr(model) -> list:
     return [{"W_T": to_csr(p["W"]), "b": p["b"].copy()} for p in model.params]
 
 
-class SparseMLP:
+class SparseMLP(ClassifierMixin):
     """An inference-only copy of an ``MLP`` whose weights live in CSR.
 
     Parameters
@@ -128,26 +128,6 @@ class SparseMLP:
             A_T = Z_T if i == last else act_forward(Z_T, inplace=True)[0]
         return np.ascontiguousarray(A_T.T)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes)."""
-        Z = self.forward(X)
-        if self.layer_sizes[-1] == 1:
-            p = sigmoid(Z)
-            return np.hstack([1 - p, p])
-        return softmax(Z)
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted class labels, shape (n_samples,)."""
-        Z = self.forward(X)
-        if self.layer_sizes[-1] == 1:
-            return (Z[:, 0] > 0).astype(np.int64)
-        return Z.argmax(axis=1)
-
-    def score(self, X, y) -> float:
-        """Accuracy on ``(X, y)``."""
-        X = check_features("X", X, self.n_features)
-        y = check_labels("y", y, X.shape[0], self.n_classes)
-        return float(np.mean(self.predict(X) == y))
 
     def __repr__(self):
         return f"SparseMLP({self.layer_sizes}, formats={self.formats}, nbytes={self.nbytes})"

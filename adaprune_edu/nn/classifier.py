@@ -1,0 +1,38 @@
+"""Predictions from logits, shared by every network that has a ``forward`` method.
+
+A class that defines ``forward(X) -> Z`` (logits of shape (n_samples, n_outputs)),
+``layer_sizes``, ``n_features`` and ``n_classes`` gets scikit-learn's ``predict_proba``,
+``predict`` and ``score`` from :class:`ClassifierMixin`: one output unit is read as a
+sigmoid (binary), several as a softmax.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_features, check_labels
+from .losses import sigmoid, softmax
+
+
+class ClassifierMixin:
+    """``predict_proba``, ``predict`` and ``score`` on top of ``forward``."""
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes)."""
+        Z = self.forward(X)
+        if self.layer_sizes[-1] == 1:
+            p = sigmoid(Z)
+            return np.hstack([1 - p, p])
+        return softmax(Z)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels, shape (n_samples,)."""
+        Z = self.forward(X)
+        if self.layer_sizes[-1] == 1:
+            return (Z[:, 0] > 0).astype(np.int64)
+        return Z.argmax(axis=1)
+
+    def score(self, X, y) -> float:
+        """Accuracy on ``(X, y)``, a float in [0, 1]."""
+        X = check_features("X", X, self.n_features)
+        y = check_labels("y", y, X.shape[0], self.n_classes)
+        return float(np.mean(self.predict(X) == y))
