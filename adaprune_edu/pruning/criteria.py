@@ -85,6 +85,22 @@ def _batches(model, X, y, batch_size, n_batches):
         yield X[i * batch_size:(i + 1) * batch_size], y[i * batch_size:(i + 1) * batch_size]
 
 
+def _mean_over_batches(model, X, y, batch_size, n_batches, per_batch) -> list:
+    """Average ``per_batch(grads)`` (a list of per-layer arrays) over the mini-batches of ``(X, y)``.
+
+    ``per_batch`` receives the gradients of one batch (shaped like ``model.params``) and
+    returns that batch's scores; taking absolute values inside ``per_batch`` keeps batches
+    whose gradients point in opposite directions from cancelling.
+    """
+    sums, count = None, 0
+    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
+        _, grads = model.loss(Xb, yb)
+        scores = per_batch(grads)
+        sums = scores if sums is None else [total + score for total, score in zip(sums, scores)]
+        count += 1
+    return [total / count for total in sums]
+
+
 def accumulated_gradient(model, X, y, batch_size=64, n_batches=None) -> list:
     """Mean over mini-batches of ``|dL/dW|``, one array per layer.
 
@@ -101,13 +117,8 @@ def accumulated_gradient(model, X, y, batch_size=64, n_batches=None) -> list:
     -------
     scores : list of ndarrays, ``scores[l]`` of shape (n_in_l, n_out_l); zero where masked.
     """
-    sums, count = None, 0
-    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
-        _, grads = model.loss(Xb, yb)
-        abs_grads = [np.abs(g["W"]).astype(np.float64) for g in grads]
-        sums = abs_grads if sums is None else [s + a for s, a in zip(sums, abs_grads)]
-        count += 1
-    return [s / count for s in sums]
+    return _mean_over_batches(model, X, y, batch_size, n_batches,
+                              lambda grads: [np.abs(g["W"]).astype(np.float64) for g in grads])
 
 
 def taylor(model, X, y, batch_size=64, n_batches=None) -> list:
@@ -129,13 +140,8 @@ def taylor(model, X, y, batch_size=64, n_batches=None) -> list:
     -------
     scores : list of ndarrays, ``scores[l]`` of shape (n_in_l, n_out_l); zero where masked.
     """
-    sums, count = None, 0
-    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
-        _, grads = model.loss(Xb, yb)
-        products = [np.abs(p["W"].astype(np.float64) * g["W"]) for p, g in zip(model.params, grads)]
-        sums = products if sums is None else [s + a for s, a in zip(sums, products)]
-        count += 1
-    return [s / count for s in sums]
+    return _mean_over_batches(model, X, y, batch_size, n_batches, lambda grads: [
+        np.abs(p["W"].astype(np.float64) * g["W"]) for p, g in zip(model.params, grads)])
 
 
 def taylor_neurons(model, X, y, batch_size=64, n_batches=None) -> list:
@@ -160,16 +166,14 @@ def taylor_neurons(model, X, y, batch_size=64, n_batches=None) -> list:
     -------
     scores : list of ndarrays, ``scores[l]`` of shape (hidden_l,), float64
     """
-    sums, count = None, 0
-    for Xb, yb in _batches(model, X, y, batch_size, n_batches):
-        _, grads = model.loss(Xb, yb)
-        per_neuron = []
+    def per_neuron(grads):
+        scores = []
         for layer in range(model.n_layers - 1):
             W, b = model.params[layer]["W"].astype(np.float64), model.params[layer]["b"].astype(np.float64)
-            per_neuron.append(np.abs((W * grads[layer]["W"]).sum(axis=0) + b * grads[layer]["b"]))
-        sums = per_neuron if sums is None else [s + a for s, a in zip(sums, per_neuron)]
-        count += 1
-    return [s / count for s in sums]
+            scores.append(np.abs((W * grads[layer]["W"]).sum(axis=0) + b * grads[layer]["b"]))
+        return scores
+
+    return _mean_over_batches(model, X, y, batch_size, n_batches, per_neuron)
 
 
 def combine(*score_lists, weights=None) -> list:
