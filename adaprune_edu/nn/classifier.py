@@ -1,7 +1,7 @@
 """Predictions from logits, shared by every network that has a ``forward`` method.
 
-A class that defines ``forward(X) -> Z`` (logits of shape (n_samples, n_outputs)),
-``layer_sizes``, ``n_features`` and ``n_classes`` gets scikit-learn's ``predict_proba``,
+A class that defines ``forward(X) -> Z`` (logits of shape (n_samples, n_outputs)) and
+``layer_sizes`` gets ``n_features``, ``n_classes`` and scikit-learn's ``predict_proba``,
 ``predict`` and ``score`` from :class:`ClassifierMixin`: one output unit is read as a
 sigmoid (binary), several as a softmax.
 """
@@ -14,7 +14,17 @@ from .losses import sigmoid, softmax
 
 
 class ClassifierMixin:
-    """``predict_proba``, ``predict`` and ``score`` on top of ``forward``."""
+    """``predict_proba``, ``predict`` and ``score`` on top of ``forward`` and ``layer_sizes``."""
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features (width of the first layer)."""
+        return self.layer_sizes[0]
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (2 for a single sigmoid output)."""
+        return max(2, self.layer_sizes[-1])
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes)."""

@@ -90,14 +90,6 @@ class MLP(ClassifierMixin):
         """Number of dense layers (``len(layer_sizes) - 1``)."""
         return len(self.params)
 
-    @property
-    def n_features(self) -> int:
-        return self.layer_sizes[0]
-
-    @property
-    def n_classes(self) -> int:
-        return max(2, self.layer_sizes[-1])
-
     def __repr__(self):
         return (f"MLP({self.layer_sizes}, activation={self.activation!r}, loss={self.loss_name!r}, "
                 f"seed={self.seed}, dtype={self.dtype.name!r})")

@@ -91,16 +91,6 @@ class SparseMLP(ClassifierMixin):
             self.formats.append(fmt)
 
     @property
-    def n_features(self) -> int:
-        """Number of input features (width of the first layer)."""
-        return self.layer_sizes[0]
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes (2 for a single sigmoid output)."""
-        return max(2, self.layer_sizes[-1])
-
-    @property
     def nbytes(self) -> int:
         """Bytes of every stored array: CSR data, indices and indptr, dense layers, biases."""
         total = 0
