@@ -1,6 +1,9 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and
 # install the package with everything it needs first.
 PYTHON ?= python3
+# The tested versions (constraints.txt) by default, so a classroom gets the environment the
+# notebooks were run in; `make venv CONSTRAINTS=` installs the newest versions pyproject allows.
+CONSTRAINTS ?= constraints.txt
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -12,8 +15,8 @@ venv: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
