@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab lint bench clean venv
+.PHONY: demo test test-notebooks lab lint bench clean venv
 
 venv: $(STAMP)
 
@@ -28,6 +28,11 @@ NBVAL := --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
+
+# Only the stored outputs of the notebooks and solutions (nbval), e.g. under another BLAS kernel:
+# OPENBLAS_CORETYPE=Sandybridge make test-notebooks
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest notebooks solutions $(NBVAL) -p no:cacheprovider
 
 lab: $(STAMP)
 	$(BIN)/adaprune-edu lab
