@@ -5,21 +5,21 @@ The interview bank's two coding exercises are kept verbatim, broken as they are,
 :func:`original_exercise`, run them with :func:`run_source`, and fix them one defect at a
 time with :func:`patch`, so that every defect is shown by running code, not only described.
 
-Notebook 02 also needs two granularities the pruning package does not offer (it prunes single
-weights and whole neurons): :func:`n_m_mask` (N:M semi-structured) and :func:`block_mask`. Their
-masks go into a model with ``model.set_mask``.
+:func:`n_m_mask` and :func:`block_mask` (N:M and block masks) now live in
+:mod:`adaprune_edu.pruning.patterns`; the names here are re-exports kept for old code.
 """
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import numpy as np
-
 from ._checks import check_choice, check_int
+from .pruning.patterns import block_mask, n_m_mask
 
 _SEED_DIR = Path(__file__).resolve().parent / "course_seed"
 EXERCISES = (8, 9)
+__all__ = ["original_exercise", "patch", "run_source", "unused_parameters", "prune_and_evaluate",
+           "n_m_mask", "block_mask"]
 
 
 def original_exercise(number: int) -> str:
@@ -76,74 +76,6 @@ def unused_parameters(source: str, function: str) -> list:
             read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             return [p for p in params if p not in read]
     raise ValueError(f"function={function!r} is not defined in source")
-
-
-def _check_matrix(W, name: str = "W") -> np.ndarray:
-    W = np.asarray(W)
-    if W.ndim != 2 or not np.issubdtype(W.dtype, np.number):
-        raise ValueError(f"{name} must be a 2-D numeric array (n_in, n_out), got shape {W.shape} and dtype {W.dtype}")
-    return W
-
-
-def n_m_mask(W, n: int, m: int) -> np.ndarray:
-    """N:M semi-structured mask: in every group of ``m`` consecutive inputs of a neuron, keep the ``n`` largest ``|w|``.
-
-    This is the pattern sparse tensor cores accelerate (2:4 on NVIDIA Ampere and later): exactly
-    ``1 - n/m`` of the weights are zero, spread evenly, so the hardware can skip them with a small
-    fixed index per group. Groups run along the input axis (the reduction axis of ``X @ W``).
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_in, n_out), ``n_in`` a multiple of ``m``
-    n, m : ints with ``0 <= n <= m``, ``m >= 1``
-
-    Returns
-    -------
-    mask : ndarray of shape (n_in, n_out) of 0.0 / 1.0 (float64); ties keep the earlier input.
-
-    Examples
-    --------
-    >>> n_m_mask(np.array([[1.0], [-4.0], [3.0], [2.0]]), 2, 4)[:, 0]
-    array([0., 1., 1., 0.])
-    """
-    W = _check_matrix(W)
-    m = check_int("m", m, minimum=1)
-    n = check_int("n", n, minimum=0, maximum=m)
-    if W.shape[0] % m:
-        raise ValueError(f"W has {W.shape[0]} inputs, which is not a multiple of m={m}")
-    groups = np.abs(W).reshape(W.shape[0] // m, m, W.shape[1])  # (n_groups, m, n_out)
-    order = np.argsort(-groups, axis=1, kind="stable")
-    mask = np.zeros(groups.shape)
-    np.put_along_axis(mask, order[:, :n, :], 1.0, axis=1)
-    return mask.reshape(W.shape)
-
-
-def block_mask(W, block_shape, amount: float) -> np.ndarray:
-    """Block-sparse mask: prune the fraction ``amount`` of ``block_shape`` tiles with the smallest L1 norm.
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_in, n_out), both divisible by the block's sides
-    block_shape : pair of ints (rows, cols)
-    amount : float in [0, 1], fraction of blocks removed (``round(amount * n_blocks)``)
-
-    Returns
-    -------
-    mask : ndarray of shape (n_in, n_out) of 0.0 / 1.0 (float64); ties prune the earlier block.
-    """
-    W = _check_matrix(W)
-    if not isinstance(block_shape, (tuple, list)) or len(block_shape) != 2:
-        raise TypeError(f"block_shape={block_shape!r} must be a pair of ints like (4, 4)")
-    rows, cols = (check_int(f"block_shape[{i}]", s, minimum=1) for i, s in enumerate(block_shape))
-    if W.shape[0] % rows or W.shape[1] % cols:
-        raise ValueError(f"W of shape {W.shape} cannot be tiled by blocks of {(rows, cols)}")
-    if isinstance(amount, bool) or not isinstance(amount, (float, int)) or not 0 <= amount <= 1:
-        raise ValueError(f"amount={amount!r} must be a float in [0, 1] (fraction of blocks removed)")
-    tiles = np.abs(W).reshape(W.shape[0] // rows, rows, W.shape[1] // cols, cols).sum(axis=(1, 3))
-    count = int(round(amount * tiles.size))
-    keep = np.ones(tiles.size, dtype=bool)
-    keep[np.argsort(tiles.ravel(), kind="stable")[:count]] = False
-    return np.kron(keep.reshape(tiles.shape), np.ones((rows, cols)))
 
 
 def prune_and_evaluate(model, target, data, fine_tune_epochs=5, fit_options=None, **prune_options):

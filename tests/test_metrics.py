@@ -27,13 +27,13 @@ def test_counts(model):
 
 def test_bytes(model):
     assert metrics.bytes_dense(model) == 23 * 4
-    # CSR: nnz*(4+4) + (rows+1)*4 per layer, plus dense biases
-    expected = (9 * 8 + 5 * 4) + (6 * 8 + 4 * 4) + 5 * 4
+    # CSR of W.T (one row per output neuron): nnz*(4+4) + (n_out+1)*4 per layer, plus dense biases
+    expected = (9 * 8 + 4 * 4) + (6 * 8 + 3 * 4) + 5 * 4
     assert metrics.bytes_csr(model) == expected
-    # the same as scipy's CSR arrays with int32 indices
+    # the same as scipy's CSR arrays of W.T with int32 indices
     total = 0
     for p in model.params:
-        csr = scipy.sparse.csr_matrix(p["W"])
+        csr = scipy.sparse.csr_matrix(p["W"].T)
         total += csr.data.nbytes + csr.indices.astype(np.int32).nbytes + csr.indptr.astype(np.int32).nbytes
         total += p["b"].nbytes
     assert metrics.bytes_csr(model) == total

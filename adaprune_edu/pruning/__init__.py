@@ -4,6 +4,7 @@ Read in this order:
 
 - :mod:`.amount` -- what ``amount`` means (PyTorch's rule);
 - :mod:`.masks` -- ``torch.nn.utils.prune``'s functions on NumPy arrays (scores -> mask);
+- :mod:`.patterns` -- N:M (2:4) and block masks: fixed patterns that hardware and kernels skip;
 - :mod:`.criteria` -- importance scores: magnitude, gradient, Taylor, activation, APoZ, random;
 - :mod:`.regularizers` -- L1 and group-lasso penalties that drive weights / neurons to zero;
 - :mod:`.schedules` -- one-shot, iterative and gradual (AGP) sparsity targets per step;
@@ -53,6 +54,7 @@ from .model import (
     set_neuron_mask,
     weight_scores,
 )
+from .patterns import block_mask, block_norms, n_m_mask
 from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
 from .report import COST_METRICS, CompressionReport, compression_report, inference_function, resource_cost
 from .schedules import Iterative, OneShot, Polynomial
@@ -73,4 +75,5 @@ __all__ = [
     "shrink", "removable_neurons", "SparseMLP", "to_csr", "export_csr",
     "compression_report", "CompressionReport", "inference_function", "resource_cost", "COST_METRICS",
     "sensitivity_scan", "SensitivityTable", "AdaptivePruner",
+    "n_m_mask", "block_mask", "block_norms",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._checks import check_features, check_float
+from ..costs import csr_bytes, dense_bytes
 from ..nn import MLP
 from ..nn.activations import ACTIVATIONS
 from ..nn.classifier import ClassifierMixin
@@ -39,7 +40,11 @@ def to_csr(W: np.ndarray) -> sp.csr_matrix:
 
 
 def csr_nbytes(matrix: sp.csr_matrix) -> int:
-    """True storage of a CSR matrix: ``data`` + ``indices`` + ``indptr`` arrays."""
+    """Storage of a CSR matrix read off its arrays: ``data`` + ``indices`` + ``indptr``.
+
+    A measurement, used to check :func:`adaprune_edu.costs.csr_bytes` (the formula every cost
+    number comes from) against what SciPy really allocates.
+    """
     return int(matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes)
 
 
@@ -92,10 +97,18 @@ class SparseMLP(ClassifierMixin):
 
     @property
     def nbytes(self) -> int:
-        """Bytes of every stored array: CSR data, indices and indptr, dense layers, biases."""
+        """Bytes of every stored array: CSR data, indices and indptr, dense layers, biases.
+
+        Counted by :func:`adaprune_edu.costs.csr_bytes` (the same formula as
+        :func:`adaprune_edu.costs.bytes_csr`); equal to the arrays' own ``nbytes``.
+        """
         total = 0
         for layer, fmt in zip(self.layers, self.formats):
-            total += csr_nbytes(layer["W_T"]) if fmt == "csr" else layer["W_T"].nbytes
+            W_T = layer["W_T"]
+            if fmt == "csr":
+                total += csr_bytes(W_T.shape[0], W_T.nnz, W_T.data.itemsize, W_T.indices.itemsize)
+            else:
+                total += dense_bytes(W_T.shape, W_T.itemsize)
             total += layer["b"].nbytes
         return int(total)
 

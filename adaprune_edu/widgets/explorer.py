@@ -11,8 +11,9 @@ non-zeros, bytes dense and in CSR, FLOPs, latency, and the same after structured
 Speed: the dense model's scores are computed once per (criterion, granularity) and handed to
 the library (``scores=``); a setting's pruned state is cached, so going back to a setting
 costs nothing; the accuracy-vs-sparsity curve is computed once per (criterion, granularity,
-scope). Data-driven criteria are scored on one batch of ``score_samples`` training samples. Each update
-measures itself in :attr:`PruningExplorer.last_update_seconds`.
+scope). Data-driven criteria are scored as :func:`~adaprune_edu.pruning.prune_to_sparsity` scores
+them by default (and as notebooks 03 and 06 do): on all training samples, in batches of 64, per-batch
+scores averaged. Each update measures itself in :attr:`PruningExplorer.last_update_seconds`.
 
 The sliders set either a sparsity (``cut_by="sparsity"``, any criterion) or a cut on ``|w|``
 (``cut_by="threshold"``: magnitude pruning of single weights, one threshold for the network or
@@ -62,7 +63,7 @@ class PruningExplorer:
         A trained network; it is copied, never modified.
     data : Dataset or tuple (X_train, y_train, X_val, y_val)
         Accuracy is measured on the validation split; data-driven criteria are scored on
-        the first ``score_samples`` training samples.
+        the first ``score_samples`` training samples (all of them by default), in batches of 64.
     criterion, granularity : initial picker values (see :data:`CRITERIA`, :data:`GRANULARITIES`)
     target : float in [0, 0.99], initial sparsity
     cut_by : {"sparsity", "threshold"}
@@ -70,21 +71,22 @@ class PruningExplorer:
         (magnitude pruning of single weights). The threshold sliders start at the ``|w|``
         that gives ``target``.
     tolerance : float in [0, 20], accuracy drop allowed, in percentage points
-    score_samples : int >= 1
+    score_samples : int >= 1 or None, default None (every training sample)
     latency_repeats : int >= 1, runs per latency measurement (median)
     cache_size : int >= 1, pruned states kept
     curve_targets : sequence of float in [0, 0.99], where the accuracy curve is measured
     """
 
     def __init__(self, model, data, criterion="magnitude", granularity="unstructured", target=0.5,
-                 tolerance=1.0, score_samples=512, latency_repeats=5, cache_size=64, curve_targets=CURVE_TARGETS,
+                 tolerance=1.0, score_samples=None, latency_repeats=5, cache_size=64, curve_targets=CURVE_TARGETS,
                  cut_by="sparsity"):
         check_choice("criterion", criterion, CRITERIA)
         check_choice("granularity", granularity, GRANULARITIES)
         check_choice("cut_by", cut_by, CUT_MODES)
         target = check_float("target", target, minimum=0.0, maximum=MAX_SPARSITY)
         tolerance = check_float("tolerance", tolerance, minimum=0.0, maximum=20.0)
-        score_samples = check_int("score_samples", score_samples, minimum=1)
+        if score_samples is not None:
+            score_samples = check_int("score_samples", score_samples, minimum=1)
         self.latency_repeats = check_int("latency_repeats", latency_repeats, minimum=1)
         self.cache_size = check_int("cache_size", cache_size, minimum=1)
         if isinstance(curve_targets, (str, bytes)) or not hasattr(curve_targets, "__len__") or not curve_targets:

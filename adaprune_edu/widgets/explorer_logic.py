@@ -53,7 +53,11 @@ class Settings:
     layer_targets: tuple = ()
 
 
-def dense_scores(model, settings: Settings, X_score, y_score):
+#: batch size for data-driven scores: the library's default, so the explorer scores as notebooks 03 and 06 do
+SCORE_BATCH_SIZE = 64
+
+
+def dense_scores(model, settings: Settings, X_score, y_score, batch_size: int = SCORE_BATCH_SIZE):
     """Importance scores of the dense ``model`` for ``settings``' criterion, or ``None`` for hybrid.
 
     One array per dense layer (unstructured) or per hidden layer (structured), exactly what
@@ -64,8 +68,11 @@ def dense_scores(model, settings: Settings, X_score, y_score):
     ----------
     model : MLP, dense (no masks)
     settings : Settings, only ``criterion`` and ``granularity`` are read
-    X_score : ndarray of shape (n_samples, n_features), the batch data-driven criteria are scored on
+    X_score : ndarray of shape (n_samples, n_features), the samples data-driven criteria are scored on
     y_score : ndarray of shape (n_samples,)
+    batch_size : int, scores are averaged over batches of this size (per-batch ``|w*g|`` first, as the
+        library does by default: one big batch lets gradients of opposite sign cancel, and Taylor
+        and gradient scores get much worse)
 
     Returns
     -------
@@ -73,7 +80,7 @@ def dense_scores(model, settings: Settings, X_score, y_score):
         Unstructured: ``scores[l]`` of shape (n_in_l, n_out_l), like ``W[l]``. Structured:
         ``scores[l]`` of shape (n_hidden_l,), one per neuron of hidden layer ``l``.
     """
-    options = dict(X=X_score, y=y_score, batch_size=len(X_score), n_batches=1)
+    options = dict(X=X_score, y=y_score, batch_size=batch_size, n_batches=None)
     if settings.granularity == "unstructured":
         return weight_scores(model, settings.criterion, **options)
     if settings.granularity == "structured":
@@ -81,12 +88,14 @@ def dense_scores(model, settings: Settings, X_score, y_score):
     return None
 
 
-def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=None):
+def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=None,
+               batch_size: int = SCORE_BATCH_SIZE):
     """Reset ``model`` to ``dense_state`` and prune it as ``settings`` say; return it.
 
-    The one place the explorer calls the pruning library. ``X_score``, ``y_score`` is the
-    batch that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on;
-    ``scores`` are precomputed :func:`dense_scores` (``None``: computed by the library).
+    The one place the explorer calls the pruning library. ``X_score``, ``y_score`` are the
+    samples that data-driven criteria (gradient, Taylor, activation, APoZ) are scored on, in
+    batches of ``batch_size``; ``scores`` are precomputed :func:`dense_scores` (``None``:
+    computed by the library).
     """
     if settings.scope == "per-layer" and settings.granularity == "hybrid":
         raise ValueError("granularity='hybrid' prunes to one target (neurons first, then weights); per-layer "
@@ -97,7 +106,7 @@ def prune_copy(model, dense_state, settings: Settings, X_score, y_score, scores=
     else:
         scope, target = settings.scope, settings.target
     return prune_to_sparsity(model, target, criterion=settings.criterion, granularity=settings.granularity,
-                             scope=scope, X=X_score, y=y_score, batch_size=len(X_score), n_batches=1,
+                             scope=scope, X=X_score, y=y_score, batch_size=batch_size, n_batches=None,
                              scores=scores)
 
 
