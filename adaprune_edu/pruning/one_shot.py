@@ -32,7 +32,7 @@ from .._checks import check_choice, check_float
 from .reconstruction import layer_hessian, least_squares_update, sparsegpt
 
 __all__ = ["METHODS", "calibration_inputs", "one_shot_scores", "one_shot_mask", "prune_layer", "prune_one_shot",
-           "parse_pattern"]
+           "parse_pattern", "compare_methods", "rescale_neurons"]
 
 METHODS = ("magnitude", "wanda", "obd", "sparsegpt", "wanda+update", "sparsegpt-mask", "magnitude+lsq")
 _SCORED = {"magnitude": "magnitude", "wanda": "wanda", "obd": "obd", "wanda+update": "wanda",
@@ -178,3 +178,44 @@ def prune_one_shot(model, X_calibration, method: str = "sparsegpt", sparsity: fl
         pruned.params[layer]["W"] = W_hat.astype(pruned.dtype)
         pruned.set_mask(layer, mask.astype(pruned.dtype))
     return pruned
+
+
+def compare_methods(model, X_calibration, X_val, y_val, methods=METHODS, targets=(0.5, 0.7, 0.8, 0.9, "2:4")):
+    """Validation accuracy of every one-shot ``method`` at every target (a sparsity or an "N:M" pattern).
+
+    Returns ``{(method, target): accuracy}``; the model is left unchanged.
+    """
+    results = {}
+    for target in targets:
+        kwargs = {"pattern": target} if isinstance(target, str) else {"sparsity": target}
+        for method in methods:
+            pruned = prune_one_shot(model, X_calibration, method=method, **kwargs)
+            results[method, target] = pruned.score(X_val, y_val)
+    return results
+
+
+def rescale_neurons(model, layer: int, neurons, factor: float):
+    """A copy of a ReLU MLP computing the same function, with some hidden neurons ``factor`` times louder.
+
+    ReLU is positively homogeneous, ``max(c z, 0) = c max(z, 0)`` for ``c > 0``: scaling hidden neuron
+    ``j`` of hidden layer ``layer`` (column ``j`` of ``W[layer]`` and ``b[layer][j]``) by ``c`` and its
+    outgoing weights (row ``j`` of ``W[layer + 1]``) by ``1 / c`` changes no output. With a power of two
+    (16, 32) the scaling is exact in floating point. It makes these neurons *outliers*: inputs of the
+    next layer with a large norm and small weights, which is what LLMs have and what Wanda is built for.
+    """
+    if model.activation != "relu":
+        raise ValueError(f"rescale_neurons needs a ReLU network (positive homogeneity); got {model.activation!r}")
+    if not 0 <= layer < model.n_layers - 1:
+        raise ValueError(f"layer={layer} must be a hidden layer, 0..{model.n_layers - 2}")
+    factor = check_float("factor", factor, minimum=0.0)
+    if factor == 0:
+        raise ValueError("factor must be positive, got 0")
+    neurons = np.asarray(neurons, dtype=int)
+    width = model.params[layer]["W"].shape[1]
+    if neurons.ndim != 1 or neurons.size == 0 or neurons.min() < 0 or neurons.max() >= width:
+        raise ValueError(f"neurons must be a non-empty list of indices in 0..{width - 1}, got {neurons.tolist()}")
+    scaled = model.copy()
+    scaled.params[layer]["W"][:, neurons] *= factor
+    scaled.params[layer]["b"][neurons] *= factor
+    scaled.params[layer + 1]["W"][neurons, :] /= factor
+    return scaled
