@@ -156,3 +156,25 @@ def test_the_deck_uses_the_glossary_terms():
     deck = load_deck()
     used = {t.en for card in deck.cards for t in terms_in(card.answer_long_zh + card.answer_long_en)}
     assert len(used) >= 0.7 * len(load_glossary())
+
+
+# ------------------------------------------------------------------ the Chinese READMEs
+def test_chinese_exercises_readme_shows_the_same_check_output():
+    def block(text):
+        start = text.index("```\na1_dense_layer.ipynb (assignment")
+        return text[start:text.index("```", start + 4)]
+
+    english = (ROOT / "exercises" / "README.md").read_text(encoding="utf-8")
+    chinese = (ROOT / "exercises" / "README.zh.md").read_text(encoding="utf-8")
+    assert block(chinese) == block(english)  # the English one is checked against a real run
+    for name in re.findall(r"`(a\d_[a-z_]+\.ipynb)`", english):
+        assert f"`{name}`" in chinese
+
+
+def test_readme_chinese_section_lists_every_twin():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## 中文版", 1)[1].split("\n## ", 1)[0]
+    assert "### 快速开始" in section and "### 课程目录" in section
+    listed = re.findall(r"^\| `zh/(\d\d_[a-z0-9_]+\.ipynb)` \|", section, re.M)
+    assert listed == [p.name for p in SOURCES]
+    assert "make lab LAB_LANG=zh" in section and "--mode interview" in section
