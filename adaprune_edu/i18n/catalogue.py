@@ -26,7 +26,7 @@ import nbformat
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 LANGUAGE = "zh"
 #: inline code, fenced code and $...$ maths: a translation keeps every one of them unchanged
-VERBATIM = re.compile(r"```.*?```|`[^`\n]+`|\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+VERBATIM = re.compile(r"```.*?```|`[^`]+`|\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
