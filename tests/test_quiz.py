@@ -526,3 +526,57 @@ def test_terminal_wraps_to_the_width_asked_for(tmp_path, deck):
     long_answer = deck.select("adaptive")
     assert any(card.answer_long_en in unwrapped for card in long_answer)  # piped output is not wrapped
     assert main(args + ["--width", "5"], stdin=io.StringIO(""), stdout=io.StringIO()) == 2
+
+
+# ------------------------------------------------------------------ Anki export
+def read_apkg(path, folder):
+    import sqlite3
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        assert "collection.anki2" in archive.namelist()
+        archive.extract("collection.anki2", folder)
+    with sqlite3.connect(folder / "collection.anki2") as db:
+        notes = db.execute("select guid, mid, tags, flds from notes order by sfld").fetchall()
+        models = json.loads(db.execute("select models from col").fetchone()[0])
+        decks = json.loads(db.execute("select decks from col").fetchone()[0])
+        cards = db.execute("select nid, did from cards").fetchall()
+    return notes, models, decks, cards
+
+
+def test_anki_package_has_one_bilingual_note_per_card_with_stable_ids(tmp_path, deck):
+    from adaprune_edu.quiz.anki import DECK_ID, FIELDS, MODEL_ID, export_anki, note_guid
+
+    path, count = export_anki(tmp_path / "deck.apkg")
+    assert count == len(deck)
+    notes, models, decks, cards = read_apkg(path, tmp_path / "a")
+    assert len(notes) == len(deck) and len(cards) == len(deck)
+    assert str(MODEL_ID) in models and [f["name"] for f in models[str(MODEL_ID)]["flds"]] == list(FIELDS)
+    assert str(DECK_ID) in decks and {did for _, did in cards} == {DECK_ID}
+    by_id = {}
+    for guid, mid, tags, flds in notes:
+        fields = dict(zip(FIELDS, flds.split("\x1f")))
+        assert mid == MODEL_ID and len(flds.split("\x1f")) == len(FIELDS)
+        by_id[fields["CardId"]] = (guid, tags, fields)
+    assert set(by_id) == {card.id for card in deck.cards}
+    for card in deck.cards:
+        guid, tags, fields = by_id[card.id]
+        assert guid == note_guid(card.id)
+        assert f"topic::{card.topic}" in tags.split()
+        assert card.question_zh in fields["Question"] and card.question_en.split("'")[0] in fields["Question"]
+        assert card.answer_short_zh[:20] in fields["ShortAnswer"] and card.answer_long_zh[:20] in fields["LongAnswer"]
+        assert card.follow_ups[0].answer_zh[:15] in fields["FollowUps"]
+        assert card.common_wrong_answers[0].why_zh[:15] in fields["WrongAnswers"]
+        assert bool(fields["SpokenAnswer"]) == (card.interview is not None)
+    again, _ = export_anki(tmp_path / "again.apkg")  # a second export: same note ids, so Anki updates
+    assert sorted(n[0] for n in read_apkg(again, tmp_path / "b")[0]) == sorted(n[0] for n in notes)
+    with pytest.raises(ValueError, match="must end in .apkg"):
+        export_anki(tmp_path / "deck.zip")
+
+
+def test_export_anki_from_the_command_line(tmp_path, capsys):
+    code, text = run_quiz(["--export-anki", str(tmp_path / "剪枝.apkg")], "")
+    assert code == 0 and f"Wrote {len(load_deck())} notes" in text
+    assert (tmp_path / "剪枝.apkg").stat().st_size > 10_000
+    assert main(["--export-anki", str(tmp_path / "x.txt")], stdin=io.StringIO(""), stdout=io.StringIO()) == 1
+    assert "must end in .apkg" in capsys.readouterr().err
