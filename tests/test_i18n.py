@@ -48,10 +48,11 @@ def test_twin_has_the_same_code_and_outputs_and_the_catalogue_markdown(path):
     for mine, theirs in zip(twin.cells, nb.cells):
         assert mine.cell_type == theirs.cell_type
         if theirs.cell_type == "code":
-            assert mine.source == theirs.source, f"code cell {theirs.id} differs"
-            assert mine.outputs == theirs.outputs, f"stored outputs of cell {theirs.id} differ"
+            assert mine.source == theirs.source, f"code cell {theirs.id} differs: run scripts/build_zh.py"
+            assert mine.outputs == theirs.outputs, f"stored outputs of cell {theirs.id} differ: run scripts/build_zh.py"
             assert mine.metadata == theirs.metadata and mine.execution_count == theirs.execution_count
-    assert twin == build_twin(nb, load_catalogue(path.name)), "the twin was edited by hand or is out of date"
+    rebuild = "the twin was edited by hand or is out of date: run scripts/build_zh.py"
+    assert twin == build_twin(nb, load_catalogue(path.name)), rebuild
     assert CJK.search(twin.cells[0].source) and "学完本节，你将能够" in twin.cells[0].source
 
 
