@@ -1,19 +1,22 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and
 # install the package with everything it needs first.
 PYTHON ?= python3
+# The tested versions (constraints.txt) by default, so a classroom gets the environment the
+# notebooks were run in; `make venv CONSTRAINTS=` installs the newest versions pyproject allows.
+CONSTRAINTS ?= constraints.txt
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab lint bench clean venv
+.PHONY: demo test test-notebooks lab lint bench clean venv
 
 venv: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,13 +29,18 @@ test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
 
+# Only the stored outputs of the notebooks and solutions (nbval), e.g. under another BLAS kernel:
+# OPENBLAS_CORETYPE=Sandybridge make test-notebooks
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest notebooks solutions $(NBVAL) -p no:cacheprovider
+
 # `make lab LAB_LANG=zh`: JupyterLab's menus in Chinese (the optional `zh` extra, jupyterlab-language-pack-zh-CN)
 # on the Chinese notebooks in notebooks/zh/; the locale is kept in a settings folder inside .venv.
 LAB_LANG ?= en
 LAB_ZH_SETTINGS := $(CURDIR)/$(VENV)/lab-user-settings-zh
 lab: $(STAMP)
 ifeq ($(LAB_LANG),zh)
-	$(BIN)/python -m pip install --quiet -e ".[zh]"
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[zh]"
 	mkdir -p "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension"
 	printf '{"locale": "zh_CN"}\n' > "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings"
 	JUPYTERLAB_SETTINGS_DIR="$(LAB_ZH_SETTINGS)" $(BIN)/adaprune-edu lab --dir notebooks/zh
