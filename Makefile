@@ -34,8 +34,19 @@ test: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest notebooks solutions $(NBVAL) -p no:cacheprovider
 
+# `make lab LAB_LANG=zh`: JupyterLab's menus in Chinese (the optional `zh` extra, jupyterlab-language-pack-zh-CN)
+# on the Chinese notebooks in notebooks/zh/; the locale is kept in a settings folder inside .venv.
+LAB_LANG ?= en
+LAB_ZH_SETTINGS := $(CURDIR)/$(VENV)/lab-user-settings-zh
 lab: $(STAMP)
+ifeq ($(LAB_LANG),zh)
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[zh]"
+	mkdir -p "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension"
+	printf '{"locale": "zh_CN"}\n' > "$(LAB_ZH_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings"
+	JUPYTERLAB_SETTINGS_DIR="$(LAB_ZH_SETTINGS)" $(BIN)/adaprune-edu lab --dir notebooks/zh
+else
 	$(BIN)/adaprune-edu lab
+endif
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

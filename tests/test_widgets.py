@@ -260,19 +260,20 @@ def test_flash_cards_show_reveal_and_mark(tmp_path):
     cards.reveal_button.click()
     assert "Short answer" in cards.answer.value and cards.reveal_button.disabled
     cards.known_button.click()
-    assert cards.state.box(first.id) == 2 and "card 2 of 2" in cards.status.value
+    assert cards.state.seen(first.id) and "card 2 of 2" in cards.status.value
     second = cards.session.current
     cards.again_button.click()
-    assert "Session complete" in cards.question.value and "1 known, 1 again" in cards.answer.value
+    assert "Session complete" in cards.question.value and "1 known, 1 again or hard" in cards.answer.value
     assert cards.known_button.disabled
     saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved["boxes"] == {first.id: 2, second.id: 1} and saved["session"] == 1
-    cards.next_session_button.click()  # session 1: box 2 is not due (every 2nd session), box-1 cards are
+    assert sorted(saved["cards"]) == sorted([first.id, second.id]) and saved["session"] == 1
+    assert saved["cards"][first.id]["due"] > saved["cards"][second.id]["due"]  # "known" waits longer than "again"
+    cards.next_session_button.click()  # neither card is due yet: new cards come first
     assert "card 1 of 2" in cards.status.value and not cards.known_button.disabled
-    assert first.id not in [card.id for card in cards.session.queue]
-    assert all(cards.state.box(card.id) == 1 for card in cards.session.queue)
+    assert {first.id, second.id}.isdisjoint(card.id for card in cards.session.queue)
+    assert not any(cards.state.seen(card.id) for card in cards.session.queue)
     again = FlashCards(n=2, progress_file=path)  # progress comes back
-    assert again.state.box(first.id) == 2
+    assert again.state.due(first.id) == cards.state.due(first.id)
 
 
 def test_flash_cards_language_topic_and_corrupt_progress(tmp_path):
@@ -292,13 +293,14 @@ def test_flash_cards_language_topic_and_corrupt_progress(tmp_path):
         FlashCards(lang="de")
 
 
-def test_flash_cards_use_the_leitner_order(tmp_path):
+def test_flash_cards_read_an_old_leitner_progress_file(tmp_path):
     deck = load_deck()
     path = tmp_path / "p.json"
     known = {card.id: 5 for card in deck.cards[1:]}  # everything but the first card is well known
     save_progress(LeitnerState(boxes=known, session=3), path)
     cards = FlashCards(n=1, seed=0, progress_file=path)
-    assert cards.session.current.id == deck.cards[0].id
+    assert "converted to FSRS" in cards.notice.value
+    assert cards.session.current.id == deck.cards[0].id  # the only new card comes before the known ones
 
 
 # ------------------------------------------------------------------ the app command

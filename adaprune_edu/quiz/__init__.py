@@ -1,7 +1,10 @@
-"""The interview deck (``deck.json``), Leitner boxes, and the terminal drill ``adaprune-edu quiz``."""
+"""The interview deck (``deck.json``), FSRS scheduling, the terminal drill and mock interview, Anki export."""
 from .deck import Card, Deck, load_deck
-from .leitner import LeitnerState, schedule
+from .interview import InterviewSession
+from .leitner import LeitnerState
 from .progress import load_progress, save_progress
+from .scheduler import ReviewState, schedule
 from .session import DrillSession
 
-__all__ = ["Card", "Deck", "load_deck", "LeitnerState", "schedule", "load_progress", "save_progress", "DrillSession"]
+__all__ = ["Card", "Deck", "load_deck", "ReviewState", "schedule", "LeitnerState", "load_progress", "save_progress",
+           "DrillSession", "InterviewSession"]

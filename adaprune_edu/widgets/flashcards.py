@@ -1,6 +1,6 @@
 """Flash cards over the interview deck: show, reveal, mark known or again.
 
-The same deck, Leitner boxes and session logic as ``adaprune-edu quiz``
+The same deck, FSRS scheduling and session logic as ``adaprune-edu quiz``
 (:mod:`adaprune_edu.quiz`); only the front end differs. Progress stays in memory unless a
 ``progress_file`` is given (pass the terminal quiz's file to share progress with it).
 
@@ -15,8 +15,8 @@ import ipywidgets as widgets
 
 from .._checks import check_choice, check_int
 from ..quiz.deck import load_deck
-from ..quiz.leitner import LeitnerState
 from ..quiz.progress import load_progress, save_progress
+from ..quiz.scheduler import ReviewState
 from ..quiz.session import LANGUAGES, DrillSession, answer_sections
 
 
@@ -49,7 +49,7 @@ class FlashCards:
     n : int, cards per session
     topic : str or None, only cards of this topic
     seed : int or None, order of equally due cards (None: the session number)
-    progress_file : path or None, where Leitner boxes are kept between sessions
+    progress_file : path or None, where the FSRS review state is kept between sessions
     """
 
     def __init__(self, deck=None, lang="both", n=10, topic=None, seed=0, progress_file=None):
@@ -61,7 +61,7 @@ class FlashCards:
         self.topic, self.seed, self.progress_file = topic, seed, progress_file
         message = None
         if progress_file is None:
-            self.state = LeitnerState()
+            self.state = ReviewState()
         else:
             self.state, message = load_progress(progress_file)
         self.lang = widgets.ToggleButtons(options=LANGUAGES, value=lang, description="language")
@@ -105,8 +105,9 @@ class FlashCards:
         self.reveal_button.disabled = session.done or session.revealed
         self.known_button.disabled = self.again_button.disabled = session.done
         position = min(session.position + 1, len(session.queue))
-        box = "" if session.done else f", box {self.state.box(session.current.id)}"
-        self.status.value = f"card {position} of {len(session.queue)}{box}"
+        due = "" if session.done or not self.state.seen(session.current.id) else \
+            f", due {self.state.due(session.current.id):%Y-%m-%d}"
+        self.status.value = f"card {position} of {len(session.queue)}{due}"
 
     def reveal(self) -> None:
         """Show the answer of the current card."""
