@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
+
 from ._checks import check_choice, check_int
 from .pruning.patterns import block_mask, n_m_mask
 
@@ -76,6 +78,47 @@ def unused_parameters(source: str, function: str) -> list:
             read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             return [p for p in params if p not in read]
     raise ValueError(f"function={function!r} is not defined in source")
+
+
+def squared_error_gradients(X, y, weights, biases):
+    """Gradients of exercise 8's loss ``sum((sigmoid(z_last) - y) ** 2)`` for its ReLU network.
+
+    The network is the exercise's own: ``z_i = a_i @ W_i + b_i``, ReLU on every hidden layer,
+    a sigmoid on the last ``z``. Notebook 06 plugs this in where the exercise's "gradient" was,
+    so that the program runs and its prune-then-update loop can be watched.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_in)
+    y : ndarray of shape (n_samples, n_out), the exercise's labels as a column (``(n_samples,)``
+        is rejected: it broadcasts against the output, the exercise's defect 6)
+    weights : list of ndarrays, ``weights[i]`` of shape (n_i, n_{i+1})
+    biases : list of ndarrays, ``biases[i]`` of shape (n_{i+1},)
+
+    Returns
+    -------
+    dW : list of ndarrays, same shapes as ``weights``
+    db : list of ndarrays, same shapes as ``biases``
+    """
+    if len(weights) != len(biases) or not weights:
+        raise ValueError(f"weights and biases must be non-empty lists of equal length, got {len(weights)} "
+                         f"and {len(biases)}")
+    activations, pre_activations = [np.asarray(X, dtype=float)], []
+    for W, b in zip(weights, biases):
+        pre_activations.append(activations[-1] @ W + b)
+        activations.append(np.maximum(pre_activations[-1], 0))
+    output = 1 / (1 + np.exp(-pre_activations[-1]))
+    y = np.asarray(y, dtype=float)
+    if y.shape != output.shape:
+        raise ValueError(f"y has shape {y.shape}; it must match the output's shape {output.shape} "
+                         f"(a column: (n_samples, 1) for one output)")
+    delta = 2 * (output - y) * output * (1 - output)  # dL/dz of the last layer
+    dW, db = [None] * len(weights), [None] * len(biases)
+    for i in reversed(range(len(weights))):
+        dW[i], db[i] = activations[i].T @ delta, delta.sum(axis=0)
+        if i:
+            delta = (delta @ weights[i].T) * (pre_activations[i - 1] > 0)
+    return dW, db
 
 
 def prune_and_evaluate(model, target, data, fine_tune_epochs=5, fit_options=None, **prune_options):

@@ -100,3 +100,28 @@ def test_prune_and_evaluate_same_budget_and_untouched_input():
     assert type(with_adam.optimizer_).__name__ == "Adam"
     with pytest.raises(ValueError, match="fine_tune_epochs"):
         prune_and_evaluate(model, 0.5, data, fine_tune_epochs=-1)
+
+
+def test_squared_error_gradients_match_finite_differences():
+    from adaprune_edu.course import squared_error_gradients
+    from adaprune_edu.nn import numerical_gradient, relative_error
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(5, 2)), np.array([[0.0], [1.0], [1.0], [0.0], [1.0]])
+    weights = [rng.normal(size=(2, 4)), rng.normal(size=(4, 3)), rng.normal(size=(3, 1))]
+    biases = [rng.normal(size=4) + 0.1, rng.normal(size=3) + 0.1, rng.normal(size=1)]
+
+    def loss():
+        a = X
+        for W, b in zip(weights[:-1], biases[:-1]):
+            a = np.maximum(a @ W + b, 0)
+        return float(np.sum((1 / (1 + np.exp(-(a @ weights[-1] + biases[-1]))) - y) ** 2))
+
+    dW, db = squared_error_gradients(X, y, weights, biases)
+    for analytic, parameter in zip(dW + db, weights + biases):
+        assert analytic.shape == parameter.shape
+        assert relative_error(analytic, numerical_gradient(loss, parameter)) < 1e-6
+    with pytest.raises(ValueError, match=r"y has shape \(5,\)"):
+        squared_error_gradients(X, y[:, 0], weights, biases)
+    with pytest.raises(ValueError, match="equal length"):
+        squared_error_gradients(X, y, weights, biases[:2])
