@@ -57,10 +57,14 @@ from .model import (
     neuron_sparsity,
     prune_model,
 )
+from .paired import paired_drop, split_validation
 from .report import COST_METRICS, resource_cost
 from .sensitivity import sensitivity_scan
 
 ALLOCATIONS = ("auto", "global", "layer", "sensitivity")
+#: ``se_margin="auto"``: paired standard errors kept between the validation drop and the tolerance
+#: (benchmarks/bench_tolerance.py measures why unstructured and structured differ)
+SE_MARGIN_AUTO = {"unstructured": 0.5, "structured": 1.645, "hybrid": 1.645}
 _NEURON_ONLY = ("activation", "apoz")
 
 
@@ -142,7 +146,7 @@ class AdaptivePruner:
                  initial_step=0.5, growth=1.5, shrink_factor=0.5, max_step=0.75, min_step=0.05,
                  finetune_epochs=2, recovery_rounds=1, max_steps=40, max_epochs=60, final_epochs=10,
                  budget=None, optimizer="adam", learning_rate=1e-3, batch_size=64, structured_fraction=0.5,
-                 score_batches=8, neuron_multiple=1, seed=0, progress=False):
+                 score_batches=8, neuron_multiple=1, seed=0, progress=False, se_margin="auto", confirm_fraction=0.0):
         self.tolerance = tolerance
         self.criterion = criterion
         self.granularity = granularity
@@ -166,6 +170,8 @@ class AdaptivePruner:
         self.neuron_multiple = neuron_multiple
         self.seed = seed
         self.progress = progress
+        self.se_margin = se_margin
+        self.confirm_fraction = confirm_fraction
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
@@ -204,6 +210,12 @@ class AdaptivePruner:
         check_int("score_batches", self.score_batches, minimum=1)
         check_int("neuron_multiple", self.neuron_multiple, minimum=1)
         check_int("seed", self.seed, minimum=0)
+        if isinstance(self.se_margin, str):
+            if self.se_margin != "auto":
+                raise ValueError(f"se_margin={self.se_margin!r} must be 'auto' or a float >= 0")
+        else:
+            check_float("se_margin", self.se_margin, minimum=0.0)
+        check_float("confirm_fraction", self.confirm_fraction, minimum=0.0, maximum=0.5)
         if not isinstance(self.progress, (bool, np.bool_)):
             raise TypeError(f"progress={self.progress!r} must be True or False")
         if self.budget is not None:
@@ -316,12 +328,20 @@ class AdaptivePruner:
                 low = middle
         return high
 
-    def _record(self, model, step_index, amount, target, val, action, epochs, cost):
+    def _judge(self, model) -> tuple:
+        """(search accuracy, paired drop below dense, passes?) of ``model`` on the search part of validation."""
+        predicted = model.predict(self._X_val)
+        result = paired_drop(self._y_val, self._dense_val_pred, predicted)
+        passes = result.upper_bound(self.se_margin_) <= self.tolerance + 1e-12
+        return float(np.mean(predicted == self._y_val)), result, passes
+
+    def _record(self, model, step_index, amount, target, val, action, epochs, cost, drop=None):
         self.history_.append({
             "step": step_index, "amount": amount, "target": target, "sparsity": global_sparsity(model),
             "neuron_sparsity": neuron_sparsity(model) if model.n_layers > 1 else 0.0,
-            "layer_sparsity": layer_sparsities(model), "val_accuracy": val, "action": action,
-            "epochs": epochs, "total_epochs": self._epochs, "cost": cost,
+            "layer_sparsity": layer_sparsities(model), "val_accuracy": val,
+            "val_drop": None if drop is None else drop.drop, "val_drop_se": None if drop is None else drop.se,
+            "action": action, "epochs": epochs, "total_epochs": self._epochs, "cost": cost,
         })
 
     # ------------------------------------------------------------------ fit
@@ -343,15 +363,26 @@ class AdaptivePruner:
             raise ValueError(f"granularity={self.granularity!r} removes hidden neurons; this model has none")
         self._X_train = check_features("X_train", X_train, model.n_features).astype(model.dtype, copy=False)
         self._y_train = check_labels("y_train", y_train, self._X_train.shape[0], model.n_classes)
-        self._X_val = check_features("X_val", X_val, model.n_features).astype(model.dtype, copy=False)
-        self._y_val = check_labels("y_val", y_val, self._X_val.shape[0], model.n_classes)
+        X_all = check_features("X_val", X_val, model.n_features).astype(model.dtype, copy=False)
+        y_all = check_labels("y_val", y_val, X_all.shape[0], model.n_classes)
+        search, confirm = split_validation(y_all, self.confirm_fraction, self.seed)
+        if search.size < 2 or (self.confirm_fraction > 0 and confirm.size < 2):
+            raise ValueError(f"X_val has {X_all.shape[0]} samples: too few for confirm_fraction="
+                             f"{self.confirm_fraction} (each part needs at least 2)")
+        self._X_val, self._y_val = X_all[search], y_all[search]
+        self._X_confirm, self._y_confirm = X_all[confirm], y_all[confirm]
         n_score = min(self._X_train.shape[0], self.batch_size * self.score_batches)
         self._X_score, self._y_score = self._X_train[:n_score], self._y_train[:n_score]
 
         pruned = model.copy()
         self.history_, self._epochs = [], 0
-        self.dense_val_accuracy_ = pruned.score(self._X_val, self._y_val)
-        floor = self.dense_val_accuracy_ - self.tolerance - 1e-12
+        self.dense_val_accuracy_ = pruned.score(X_all, y_all)
+        self._dense_val_pred = pruned.predict(self._X_val)
+        self._dense_confirm_pred = pruned.predict(self._X_confirm) if confirm.size else None
+        self.dense_search_accuracy_ = float(np.mean(self._dense_val_pred == self._y_val))
+        self.se_margin_ = self.se_margin
+        if self.se_margin == "auto":
+            self.se_margin_ = SE_MARGIN_AUTO[self.granularity]
         self.allocation_ = self.allocation
         if self.allocation == "auto":
             self.allocation_ = "global" if self.granularity == "unstructured" else "layer"
@@ -371,14 +402,15 @@ class AdaptivePruner:
 
             self._bar = tqdm(total=self.max_epochs, desc="adaptive pruning", unit="epoch", leave=False)
         try:
-            self._loop(pruned, floor)
-            self._final_finetune(pruned)
+            accepted = self._loop(pruned)
+            final_step = self._final_finetune(pruned, accepted)
+            self.confirmation_ = self._confirm(pruned, accepted, final_step)
         finally:
             if self._bar is not None:
                 self._bar.close()
 
         self.model_ = pruned
-        self.val_accuracy_ = pruned.score(self._X_val, self._y_val)
+        self.val_accuracy_ = pruned.score(X_all, y_all)
         self.sparsity_ = global_sparsity(pruned)
         self.neuron_sparsity_ = neuron_sparsity(pruned) if pruned.n_layers > 1 else 0.0
         self.cost_ = self._cost(pruned)
@@ -386,17 +418,28 @@ class AdaptivePruner:
         self.epochs_used_ = self._epochs
         self.n_steps_ = sum(1 for h in self.history_ if h["action"] != "stop")
         reached = self.neuron_sparsity_ if self.granularity == "structured" else self.sparsity_
-        self._record(pruned, self.n_steps_ + 1, 0.0, reached, self.val_accuracy_, "stop",
-                     self._epochs - self._epochs_before_final, self.cost_)
+        search_val, drop, _ = self._judge(pruned)
+        self._record(pruned, self.n_steps_ + 1, 0.0, reached, search_val, "stop",
+                     self._epochs - self._epochs_before_final, self.cost_, drop)
+        self.val_drop_, self.val_drop_se_ = drop.drop, drop.se
         self.history_[-1]["reason"] = self.stop_reason_
-        for name in ("_X_train", "_y_train", "_X_val", "_y_val", "_X_score", "_y_score", "_bar"):
+        self.history_[-1]["kept_step"] = self.kept_step_
+        chosen = [c for c in self.confirmation_ if c["passed"]]
+        self.history_[-1]["confirm_drop"] = chosen[0]["drop"] if chosen else None
+        self.history_[-1]["confirm_drop_se"] = chosen[0]["se"] if chosen else None
+        for name in ("_X_train", "_y_train", "_X_val", "_y_val", "_X_score", "_y_score", "_bar", "_X_confirm",
+                     "_y_confirm", "_dense_val_pred", "_dense_confirm_pred"):
             delattr(self, name)
         return self
 
-    def _loop(self, model, floor: float) -> None:
-        """Prune steps until the step is too small, a limit is hit, or the budget is met."""
+    def _loop(self, model) -> list:
+        """Prune steps until the step is too small, a limit is hit, or the budget is met.
+
+        Returns the accepted (or forced) steps as ``(step index, state)``, oldest first, the
+        dense start as step 0; the model ends in the last of them.
+        """
         step = float(self.initial_step)
-        good = model.get_state()
+        accepted = [(0, model.get_state())]
         pruning_epochs = self.max_epochs - self.final_epochs
         ft = self.finetune_epochs
         steps = 0
@@ -417,44 +460,75 @@ class AdaptivePruner:
             target = self._target(model, amount)
             self._prune(model, amount)
             steps += 1
-            val = model.score(self._X_val, self._y_val)
+            val, drop, ok = self._judge(model)
             epochs, rounds = 0, 0
-            while val < floor and rounds <= self.recovery_rounds and self._epochs + ft <= pruning_epochs:
+            while not ok and rounds <= self.recovery_rounds and self._epochs + ft <= pruning_epochs:
                 self._finetune(model, ft)
                 epochs += ft
                 rounds += 1
-                val = model.score(self._X_val, self._y_val)
+                val, drop, ok = self._judge(model)
             cost = self._cost(model)
-            if val >= floor:
+            if ok:
                 action = "accept"
             elif self.budget is not None and step <= self.min_step:
                 action = "force"  # the budget must be met: take the smallest step anyway
             else:
                 action = "rollback"
-            self._record(model, steps, amount, target, val, action, epochs, cost)
+            self._record(model, steps, amount, target, val, action, epochs, cost, drop)
             if self._bar is not None:
                 self._bar.set_postfix(sparsity=f"{global_sparsity(model):.3f}", val=f"{val:.4f}", action=action)
             if action == "rollback":
-                model.set_state(good)
+                model.set_state(accepted[-1][1])
                 step *= self.shrink_factor
             else:
-                good = model.get_state()
+                accepted.append((steps, model.get_state()))
                 if action == "accept":
                     step = min(step * self.growth, self.max_step)
         else:
             self.stop_reason_ = "max_steps"
-        model.set_state(good)
+        model.set_state(accepted[-1][1])
+        return accepted
 
-    def _final_finetune(self, model) -> None:
+    def _final_finetune(self, model, accepted) -> int:
         """Fine-tune the last accepted state with the reserved and the unused epochs.
 
         The state at the end is kept, not the best validation epoch: picking the maximum of a
         noisy validation curve (360 samples on digits) selects luck more than a better model.
+        Fine-tuning does not change masks; if the fine-tuned state no longer passes the test on
+        the search data, the state before it is kept. Returns the history step of the kept state
+        (0 is the dense start).
         """
         self._epochs_before_final = self._epochs
         epochs = self.max_epochs - self._epochs  # the reserve plus whatever the loop left unused
         if epochs > 0:
+            before = model.get_state()
             self._finetune(model, epochs)
+            if self.budget is None and not self._judge(model)[2]:
+                model.set_state(before)
+        return accepted[-1][0]
+
+    def _confirm(self, model, accepted, final_step) -> list:
+        """Check the kept state on the confirmation data; roll back along the history until one passes.
+
+        Candidates, newest first: the fine-tuned final state, then every accepted state (as it was
+        when accepted), then the dense start, which always passes. Without confirmation data the
+        current state is kept. Returns one dict per candidate tried: ``step``, ``drop``, ``se``,
+        ``passed``. Sets ``kept_step_`` (0: dense).
+        """
+        self.kept_step_ = final_step
+        if self._dense_confirm_pred is None or self.budget is not None:
+            return []
+        candidates = [(final_step, model.get_state())] + list(reversed(accepted[:-1]))
+        tried = []
+        for step_index, state in candidates:
+            model.set_state(state)
+            result = paired_drop(self._y_confirm, self._dense_confirm_pred, model.predict(self._X_confirm))
+            passed = step_index == 0 or result.upper_bound(self.se_margin_) <= self.tolerance + 1e-12
+            tried.append({"step": step_index, "drop": result.drop, "se": result.se, "passed": passed})
+            if passed:
+                self.kept_step_ = step_index
+                break
+        return tried
 
     # ------------------------------------------------------------------ reading the result
     def history_text(self) -> str:
