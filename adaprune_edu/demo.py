@@ -219,6 +219,14 @@ def _row(model, data, report, latency) -> dict:
     }
 
 
+def make_pruner(args, budget=None, progress=False) -> AdaptivePruner:
+    """The controller the demo runs, from the parsed options (benchmarks/bench_tolerance.py uses it too)."""
+    return AdaptivePruner(tolerance=args.tolerance, criterion=args.criterion, granularity=args.granularity,
+                          budget=budget, max_epochs=args.max_epochs, final_epochs=min(10, args.max_epochs // 4),
+                          neuron_multiple=args.neuron_multiple, se_margin=args.se_margin,
+                          confirm_fraction=args.confirm_fraction, seed=args.seed, progress=progress)
+
+
 def run(args) -> dict:
     """Train, prune, measure; returns the JSON-able results."""
     progress = not args.no_progress
@@ -237,10 +245,7 @@ def run(args) -> dict:
 
         value = value / 100 * resource_cost(model, metric, X=data.X_val) if relative else value
         budget = (metric, value)
-    pruner = AdaptivePruner(tolerance=args.tolerance, criterion=args.criterion, granularity=args.granularity,
-                            budget=budget, max_epochs=args.max_epochs, final_epochs=min(10, args.max_epochs // 4),
-                            neuron_multiple=args.neuron_multiple, se_margin=args.se_margin,
-                            confirm_fraction=args.confirm_fraction, seed=args.seed, progress=progress)
+    pruner = make_pruner(args, budget, progress)
     print(f"Pruning adaptively: {pruner}")
     start = time.perf_counter()
     pruner.fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
@@ -303,9 +308,7 @@ def compare_tasks(args) -> dict:
         data = load_dataset(name, seed=args.seed)
         model = MLP(data.default_layer_sizes(hidden=args.hidden), seed=args.seed)
         model.fit(data.X_train, data.y_train, epochs=args.epochs, progress=False)
-        pruner = AdaptivePruner(tolerance=args.tolerance, criterion=args.criterion, granularity=args.granularity,
-                                max_epochs=args.max_epochs, final_epochs=min(10, args.max_epochs // 4),
-                                se_margin=args.se_margin, confirm_fraction=args.confirm_fraction, seed=args.seed)
+        pruner = make_pruner(args)
         pruner.fit(model, data.X_train, data.y_train, data.X_val, data.y_val)
         out[name] = {"dense_test_accuracy": model.score(data.X_test, data.y_test),
                      "pruned_test_accuracy": pruner.model_.score(data.X_test, data.y_test),
