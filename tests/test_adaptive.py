@@ -319,3 +319,19 @@ def test_confirmation_split_rolls_back_along_the_history(digits):
     assert 140 <= confirm.size <= 148
     assert pruner.dense_search_accuracy_ == model.score(data.X_val[search], data.y_val[search])
     assert pruner.history_[-1]["val_accuracy"] == pruner.model_.score(data.X_val[search], data.y_val[search])
+
+
+def test_step_callback_sees_every_step_in_its_decided_state(digits):
+    model, data = digits
+    seen = []
+
+    def watch(record, pruned):
+        seen.append((record["step"], record["action"], pruned.score(data.X_val, data.y_val), global_sparsity(pruned)))
+
+    pruner = fit(model, data, step_callback=watch)
+    steps = pruner.history_[:-1]
+    assert [s[:2] for s in seen] == [(h["step"], h["action"]) for h in steps]
+    for (_, _, val, sparsity), h in zip(seen, steps):
+        assert val == h["val_accuracy"] and sparsity == h["sparsity"]
+    with pytest.raises(TypeError, match="step_callback"):
+        fit(model, data, step_callback="print")

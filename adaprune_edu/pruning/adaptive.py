@@ -153,6 +153,10 @@ class AdaptivePruner:
     confirm_fraction : float in [0, 0.5], default 0.0
         Share of the validation data (stratified, drawn with ``seed``) kept out of the step
         decisions and used only to confirm the final state, with rollback along the history.
+    step_callback : None or callable ``(record, model) -> None``, default None
+        Called after every prune step with its history record and the model in the state the
+        decision was made on (before a rollback). For measuring, e.g. how optimistic the
+        validation drop was on held-out data; it must not modify the model.
 
     Attributes
     ----------
@@ -188,7 +192,8 @@ class AdaptivePruner:
                  initial_step=0.5, growth=1.5, shrink_factor=0.5, max_step=0.75, min_step=0.05,
                  finetune_epochs=2, recovery_rounds=1, max_steps=40, max_epochs=60, final_epochs=10,
                  budget=None, optimizer="adam", learning_rate=1e-3, batch_size=64, structured_fraction=0.5,
-                 score_batches=8, neuron_multiple=1, seed=0, progress=False, se_margin="auto", confirm_fraction=0.0):
+                 score_batches=8, neuron_multiple=1, seed=0, progress=False, se_margin="auto", confirm_fraction=0.0,
+                 step_callback=None):
         self.tolerance = tolerance
         self.criterion = criterion
         self.granularity = granularity
@@ -214,6 +219,7 @@ class AdaptivePruner:
         self.progress = progress
         self.se_margin = se_margin
         self.confirm_fraction = confirm_fraction
+        self.step_callback = step_callback
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
@@ -258,6 +264,8 @@ class AdaptivePruner:
         else:
             check_float("se_margin", self.se_margin, minimum=0.0)
         check_float("confirm_fraction", self.confirm_fraction, minimum=0.0, maximum=0.5)
+        if self.step_callback is not None and not callable(self.step_callback):
+            raise TypeError(f"step_callback={self.step_callback!r} must be None or a callable (record, model)")
         if not isinstance(self.progress, (bool, np.bool_)):
             raise TypeError(f"progress={self.progress!r} must be True or False")
         if self.budget is not None:
@@ -385,6 +393,8 @@ class AdaptivePruner:
             "val_drop": None if drop is None else drop.drop, "val_drop_se": None if drop is None else drop.se,
             "action": action, "epochs": epochs, "total_epochs": self._epochs, "cost": cost,
         })
+        if self.step_callback is not None and action != "stop":
+            self.step_callback(self.history_[-1], model)
 
     # ------------------------------------------------------------------ fit
     def fit(self, model, X_train, y_train, X_val, y_val):
