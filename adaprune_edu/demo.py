@@ -82,6 +82,10 @@ def _confirm(text: str) -> float:
     return value
 
 
+def _multiple(text: str):
+    return text if text == "auto" else _at_least_one(text)
+
+
 def _hidden(text: str) -> tuple:
     try:
         sizes = tuple(int(part) for part in text.split(","))
@@ -127,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "'auto': 0.5 unstructured, 1.645 structured and hybrid")
     parser.add_argument("--confirm-fraction", default=0.0, type=_confirm,
                         help="share of the validation data kept out of the step decisions, to confirm the result")
-    parser.add_argument("--neuron-multiple", default=1, type=_at_least_one,
-                        help="structured/hybrid: keep every hidden width a multiple of this (8 or 16: GEMM-friendly)")
+    parser.add_argument("--neuron-multiple", default="auto", type=_multiple,
+                        help="structured/hybrid: keep every hidden width a multiple of this (8 or 16: GEMM-friendly "
+                             "sizes); 'auto': 16 with a --budget (rounding down only helps to meet it), else 1")
     parser.add_argument("--seed", default=0, type=_positive_int)
     parser.add_argument("--epochs", default=30, type=_positive_int, help="training epochs of the dense network")
     parser.add_argument("--max-epochs", default=60, type=_positive_int, help="fine-tuning epochs for the controller")
@@ -221,9 +226,12 @@ def _row(model, data, report, latency) -> dict:
 
 def make_pruner(args, budget=None, progress=False) -> AdaptivePruner:
     """The controller the demo runs, from the parsed options (benchmarks/bench_tolerance.py uses it too)."""
+    multiple = args.neuron_multiple
+    if multiple == "auto":
+        multiple = 16 if budget is not None and args.granularity != "unstructured" else 1
     return AdaptivePruner(tolerance=args.tolerance, criterion=args.criterion, granularity=args.granularity,
                           budget=budget, max_epochs=args.max_epochs, final_epochs=min(10, args.max_epochs // 4),
-                          neuron_multiple=args.neuron_multiple, se_margin=args.se_margin,
+                          neuron_multiple=multiple, se_margin=args.se_margin,
                           confirm_fraction=args.confirm_fraction, seed=args.seed, progress=progress)
 
 
