@@ -53,6 +53,7 @@ from .model import (
     set_neuron_mask,
     weight_scores,
 )
+from .paired import PairedDrop, paired_drop, split_validation
 from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
 from .report import COST_METRICS, CompressionReport, compression_report, inference_function, resource_cost
 from .schedules import Iterative, OneShot, Polynomial
@@ -73,4 +74,5 @@ __all__ = [
     "shrink", "removable_neurons", "SparseMLP", "to_csr", "export_csr",
     "compression_report", "CompressionReport", "inference_function", "resource_cost", "COST_METRICS",
     "sensitivity_scan", "SensitivityTable", "AdaptivePruner",
+    "PairedDrop", "paired_drop", "split_validation",
 ]
