@@ -6,6 +6,7 @@ from adaprune_edu.data import load_dataset
 from adaprune_edu.nn import MLP
 from adaprune_edu.pruning.adaptive import AdaptivePruner
 from adaprune_edu.pruning.model import global_sparsity, neuron_masks, neuron_sparsity
+from adaprune_edu.pruning.paired import split_validation
 from adaprune_edu.pruning.report import resource_cost
 from adaprune_edu.pruning.surgery import shrink
 
@@ -53,11 +54,14 @@ def test_history_records_follow_the_rules(unstructured):
     assert history[-1]["action"] == "stop" and history[-1]["reason"] == pruner.stop_reason_
     assert [h["step"] for h in history] == list(range(1, len(history) + 1))
     assert {h["action"] for h in history[:-1]} <= {"accept", "rollback"}
-    floor = pruner.dense_val_accuracy_ - pruner.tolerance
+    assert pruner.se_margin_ == 0.5  # "auto" for unstructured
     for h in history[:-1]:
-        assert set(h) >= {"step", "target", "sparsity", "layer_sparsity", "val_accuracy", "action", "epochs"}
+        assert set(h) >= {"step", "target", "sparsity", "layer_sparsity", "val_accuracy", "val_drop", "val_drop_se",
+                          "action", "epochs"}
         assert len(h["layer_sparsity"]) == 3
-        assert (h["val_accuracy"] >= floor) == (h["action"] == "accept")
+        # The decision is the one the history shows: drop + margin x paired standard error within tolerance.
+        assert (h["val_drop"] + 0.5 * h["val_drop_se"] <= pruner.tolerance + 1e-12) == (h["action"] == "accept")
+        assert h["val_drop"] == pytest.approx(pruner.dense_val_accuracy_ - h["val_accuracy"])
         assert h["sparsity"] == pytest.approx(h["target"], abs=1e-3)
     # Step sizes: grow after an accept (up to max_step), shrink after a rollback.
     for before, after in zip(history[:-2], history[1:-1]):
@@ -68,7 +72,10 @@ def test_history_records_follow_the_rules(unstructured):
     accepted = [h for h in history if h["action"] == "accept"]
     assert pruner.sparsity_ == pytest.approx(accepted[-1]["sparsity"])
     assert sum(h["epochs"] for h in history) == pruner.epochs_used_
-    assert "step  amount" in pruner.history_text()
+    assert "step  amount" in pruner.history_text() and "val drop (se)" in pruner.history_text()
+    # The promise on the decision data holds for the result, final fine-tuning included.
+    assert pruner.val_drop_ + 0.5 * pruner.val_drop_se_ <= pruner.tolerance + 1e-12
+    assert history[-1]["kept_step"] == accepted[-1]["step"] and history[-1]["confirm_drop"] is None
 
 
 def test_rollback_restores_the_last_good_state(digits):
@@ -104,7 +111,7 @@ def test_same_settings_end_sparser_on_an_easy_task_than_on_a_hard_one():
 @pytest.mark.parametrize("granularity, criterion", [("structured", "taylor"), ("hybrid", "apoz")])
 def test_structured_and_hybrid_remove_neurons_and_shrink_exactly(digits, granularity, criterion):
     model, data = digits
-    pruner = fit(model, data, granularity=granularity, criterion=criterion)
+    pruner = fit(model, data, granularity=granularity, criterion=criterion, se_margin=0.0)
     assert pruner.neuron_sparsity_ == neuron_sparsity(pruner.model_) > 0.2
     small = shrink(pruner.model_)
     assert sum(small.layer_sizes[1:-1]) < 48
@@ -177,7 +184,8 @@ def test_latency_budget_stops_at_once_when_met_and_forces_steps_when_not(digits)
     model, data = digits
     generous = fit(model, data, budget=("latency_ms", 1e6))
     assert generous.n_steps_ == 0 and generous.stop_reason_ == "budget met" and generous.sparsity_ == 0.0
-    impossible = fit(model, data, budget=("latency_ms", 1e-9), tolerance=0.0, max_steps=3, max_epochs=4)
+    impossible = fit(model, data, budget=("latency_ms", 1e-9), tolerance=0.0, max_steps=3, max_epochs=4,
+                     se_margin=0.0)
     assert impossible.budget_met_ is False and impossible.stop_reason_ == "max_steps"
     assert impossible.n_steps_ == 3 and impossible.cost_ > 1e-9
     actions = [h["action"] for h in impossible.history_[:-1]]
@@ -225,6 +233,9 @@ def test_deterministic(digits, kwargs):
     (dict(budget="bytes_csr=10"), TypeError, "budget"),
     (dict(optimizer="rmsprop"), ValueError, "optimizer"),
     (dict(neuron_multiple=0), ValueError, "neuron_multiple"),
+    (dict(se_margin=-1.0), ValueError, "se_margin"),
+    (dict(se_margin="wide"), ValueError, "se_margin"),
+    (dict(confirm_fraction=0.7), ValueError, "confirm_fraction"),
 ])
 def test_bad_arguments_raise_in_fit(digits, kwargs, error, match):
     model, data = digits
@@ -243,6 +254,7 @@ def test_bad_data_raises(digits):
 
 
 @pytest.mark.parametrize("kwargs", [dict(criterion="taylor", allocation="sensitivity"),
+                                    dict(confirm_fraction=0.3),
                                     dict(granularity="structured", criterion="activation",
                                          budget=("latency_ms", 1e-9), max_steps=2)])
 def test_never_sees_test_data(digits, monkeypatch, kwargs):
@@ -276,3 +288,50 @@ def test_never_sees_test_data(digits, monkeypatch, kwargs):
     assert any(X.shape[0] == data.X_val.shape[0] for X in seen)  # validation was used ...
     for X in seen:  # ... and only training and validation rows ever were
         assert {row.tobytes() for row in X} <= allowed
+
+
+def test_a_wider_margin_is_a_stricter_test(digits):
+    """se_margin=0 is the plain rule; every accept under a wide margin also passes the plain one."""
+    model, data = digits
+    plain = fit(model, data, se_margin=0.0)
+    strict = fit(model, data, se_margin=3.0)
+    for pruner, margin in ((plain, 0.0), (strict, 3.0)):
+        for h in pruner.history_[:-1]:
+            assert (h["val_drop"] + margin * h["val_drop_se"] <= 0.01 + 1e-12) == (h["action"] == "accept")
+    assert all(h["val_drop"] <= 0.01 for h in strict.history_ if h["action"] == "accept")
+    assert any(h["val_drop"] <= 0.01 and h["action"] == "rollback" for h in strict.history_)
+
+
+def test_confirmation_split_rolls_back_along_the_history(digits):
+    model, data = digits
+    pruner = fit(model, data, confirm_fraction=0.4, se_margin=0.0, tolerance=0.02)
+    tried = pruner.confirmation_
+    assert tried and tried[-1]["passed"] and not any(c["passed"] for c in tried[:-1])
+    accepted = [0] + [h["step"] for h in pruner.history_ if h["action"] == "accept"]
+    assert [c["step"] for c in tried] == accepted[::-1][:len(tried)]  # newest first, one by one
+    assert pruner.kept_step_ == tried[-1]["step"] == pruner.history_[-1]["kept_step"]
+    if pruner.kept_step_ > 0:
+        assert tried[-1]["drop"] + 0.0 * tried[-1]["se"] <= 0.02 + 1e-12
+        assert pruner.history_[-1]["confirm_drop"] == tried[-1]["drop"]
+    # Decisions used the search part only (about 0.6 of 360 samples); reports use all of X_val.
+    assert pruner.val_accuracy_ == pruner.model_.score(data.X_val, data.y_val)
+    search, confirm = split_validation(data.y_val, 0.4, seed=0)
+    assert 140 <= confirm.size <= 148
+    assert pruner.dense_search_accuracy_ == model.score(data.X_val[search], data.y_val[search])
+    assert pruner.history_[-1]["val_accuracy"] == pruner.model_.score(data.X_val[search], data.y_val[search])
+
+
+def test_step_callback_sees_every_step_in_its_decided_state(digits):
+    model, data = digits
+    seen = []
+
+    def watch(record, pruned):
+        seen.append((record["step"], record["action"], pruned.score(data.X_val, data.y_val), global_sparsity(pruned)))
+
+    pruner = fit(model, data, step_callback=watch)
+    steps = pruner.history_[:-1]
+    assert [s[:2] for s in seen] == [(h["step"], h["action"]) for h in steps]
+    for (_, _, val, sparsity), h in zip(seen, steps):
+        assert val == h["val_accuracy"] and sparsity == h["sparsity"]
+    with pytest.raises(TypeError, match="step_callback"):
+        fit(model, data, step_callback="print")

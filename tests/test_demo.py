@@ -17,7 +17,8 @@ def run_demo(tmp_path, *extra):
 
 
 def test_structured_json_has_every_key_and_consistent_numbers(tmp_path, capsys):
-    results, out = run_demo(tmp_path, "--granularity", "structured", "--tolerance", "0.03", "--no-task-comparison")
+    results, out = run_demo(tmp_path, "--granularity", "structured", "--tolerance", "0.03", "--no-task-comparison",
+                            "--se-margin", "0.5")
     dense, pruned = results["dense"], results["pruned"]
     assert KEYS <= set(dense) and KEYS <= set(pruned)
     assert {"neurons_removed_fraction", "flop_reduction", "speedup_batch1024"} <= set(pruned)
@@ -34,6 +35,11 @@ def test_structured_json_has_every_key_and_consistent_numbers(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Why (not) smaller and faster" in printed and "architecture" in printed
     assert f"{pruned['test_accuracy']:.2%}" in printed
+    # The validation drop the controller decided on, next to the test drop it never saw.
+    assert pruned["test_drop"] == pytest.approx(dense["test_accuracy"] - pruned["test_accuracy"])
+    assert pruned["val_drop"] + 0.5 * pruned["val_drop_se"] <= 0.03 + 1e-12
+    assert results["controller"]["se_margin"] == 0.5
+    assert f"test {100 * pruned['test_drop']:+.2f} | val {100 * pruned['val_drop']:+.2f}" in printed
 
 
 def test_unstructured_run_with_task_comparison_and_budget(tmp_path):
@@ -61,7 +67,8 @@ def test_same_seed_same_results(tmp_path):
 @pytest.mark.parametrize("argv", [
     ["--tolerance", "2"], ["--tolerance", "abc"], ["--budget", "watts=3"], ["--budget", "bytes_csr=-1"],
     ["--granularity", "channels"], ["--dataset", "mnist"], ["--hidden", "0"], ["--seed", "-1"],
-    ["--repeats", "0"], ["--criterion", "apoz"],
+    ["--repeats", "0"], ["--criterion", "apoz"], ["--se-margin", "-1"], ["--se-margin", "wide"],
+    ["--confirm-fraction", "0.7"], ["--neuron-multiple", "0"],
 ])
 def test_bad_options_exit_with_usage_error(argv, capsys):
     with pytest.raises(SystemExit) as info:

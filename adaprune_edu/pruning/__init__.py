@@ -54,6 +54,7 @@ from .model import (
     set_neuron_mask,
     weight_scores,
 )
+from .paired import PairedDrop, paired_drop, split_validation
 from .patterns import block_mask, block_norms, n_m_mask
 from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
 from .report import COST_METRICS, CompressionReport, compression_report, inference_function, resource_cost
@@ -76,4 +77,5 @@ __all__ = [
     "compression_report", "CompressionReport", "inference_function", "resource_cost", "COST_METRICS",
     "sensitivity_scan", "SensitivityTable", "AdaptivePruner",
     "n_m_mask", "block_mask", "block_norms",
+    "PairedDrop", "paired_drop", "split_validation",
 ]
