@@ -34,6 +34,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -188,6 +189,8 @@ class SandboxKernelManager(AsyncKernelManager):
     def __init__(self, limits: Limits = Limits(), **kwargs):
         super().__init__(transport="ipc", ip=SOCKET_PREFIX, **kwargs)
         self.limits = limits
+        self.private_dir = tempfile.mkdtemp(prefix="adaprune-kernel-")  # mode 0700: the key stays private
+        self.connection_file = os.path.join(self.private_dir, "kernel.json")
         self.uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if os.geteuid() == 0 else None
         # a kernel spec of our own: nothing is read from the instructor's Jupyter configuration
         self._kernel_spec = KernelSpec(argv=kernel_command(limits, self.uid), display_name="Python (sandboxed)",
@@ -205,6 +208,12 @@ class SandboxKernelManager(AsyncKernelManager):
         super().write_connection_file(**kwargs)
         if self.uid is not None:  # the kernel's own user must read it; its directory stays private
             os.chmod(self.connection_file, 0o644)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        shutil.rmtree(self.private_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
 
     async def _async_launch_kernel(self, kernel_cmd: list, **kw) -> None:
         """Start bwrap, then point the connection at the sockets inside the sandbox's file system."""
