@@ -265,7 +265,7 @@ def test_nothing_outside_the_sandbox_can_be_written(escapes):
     assert {path.name: digest(path) for path in escapes["subs"].iterdir()} == escapes["before"]
     assert not escapes["home_file"].exists()
     assert (escapes["out"] / "grades.csv").read_text().startswith("submission,assignment,question")
-    assert not any("was put back" in note for r in escapes["results"].values() for note in r["notes"])
+    assert not any("was modified on disk" in note for r in escapes["results"].values() for note in r["notes"])
 
 
 def test_no_network_not_even_the_hosts_loopback(escapes):
