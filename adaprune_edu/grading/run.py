@@ -64,6 +64,10 @@ STDOUT_LIMIT = 4000
 OUTPUT_LIMIT = 1_000_000
 OUTPUT_NOTICE = "\n[adaprune-edu: output beyond 1 MB not kept]\n"
 KERNEL_GROUP = "adaprune-edu kernel process group:"
+#: seconds a grader cell (guard install, restore, audit) may take, whatever ``--timeout`` is: the
+#: install imports NumPy and the package, several seconds on a busy machine
+GRADER_CELL_TIMEOUT = 120
+GRADER_CELL = "adaprune_edu_grader_cell"
 
 
 def _kill_group(group) -> None:
@@ -133,6 +137,7 @@ class GradingClient(NotebookClient):
         self.current = None
         self.timed_out, self.interrupted, self.replies, self.output_bytes = set(), set(), {}, {}
         self.on_cell_executed = self._keep_reply
+        self.timeout_func = self._cell_timeout
 
     def create_kernel_manager(self):
         if self.make_kernel_manager is None:
@@ -140,6 +145,9 @@ class GradingClient(NotebookClient):
         self.km = self.make_kernel_manager()
         self.owns_km = True
         return self.km
+
+    def _cell_timeout(self, cell) -> float:
+        return max(self.timeout, GRADER_CELL_TIMEOUT) if cell.metadata.get(GRADER_CELL) else self.timeout
 
     def _keep_reply(self, cell, cell_index, execute_reply):
         self.replies[cell_index] = execute_reply.get("content", {}).get("status", "error")
@@ -168,7 +176,7 @@ class GradingClient(NotebookClient):
 
     def run_grader_cell(self, source: str, index: int) -> str:
         """Run code that is not part of the notebook; return its stdout, raise if it failed."""
-        cell = nbformat.v4.new_code_cell(source)
+        cell = nbformat.v4.new_code_cell(source, metadata={GRADER_CELL: True})
         self.current = index
         self.execute_cell(cell, -1, store_history=False)
         if _error_text(cell):
@@ -224,7 +232,7 @@ def _run_cells(client: GradingClient, nb, job: dict, records: list, outcome: dic
 
 def hard_limit_seconds(timeout: float, n_code_cells: int) -> float:
     """Wall time (and, in the sandbox, CPU time) a whole notebook may take: twice every cell's timeout."""
-    return 2 * timeout * (n_code_cells + 2) + 60
+    return 2 * timeout * (n_code_cells + 2) + 60 + GRADER_CELL_TIMEOUT
 
 
 def _kernel_manager_factory(job: dict, n_code_cells: int):
