@@ -1,12 +1,15 @@
 """``adaprune-edu grade`` and ``check`` on crafted submissions: tampering, broken input, reruns.
 
 Each batch runs real kernels, so the submissions are grouped into few batches (``--jobs 2``)
-built from assignment 1, the fastest notebook.
+built from assignment 1, the fastest notebook. The tampering and broken-input batches run twice,
+without a sandbox and in the bubblewrap sandbox (skipped where bwrap cannot run), and must grade
+the same; attempts to escape the sandbox are in ``test_grading_sandbox.py``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,12 +18,16 @@ import pytest
 
 from adaprune_edu.grading import check, grade
 from adaprune_edu.grading.cells import METADATA_KEY, grade_id
+from adaprune_edu.grading.sandbox import unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 A1 = "a1_dense_layer"
 A1_SOLUTION = ROOT / "solutions" / f"{A1}.ipynb"
 A1_EXERCISE = ROOT / "exercises" / f"{A1}.ipynb"
 A1_POINTS = {"test_dense_forward": 2, "test_dense_backward": 3, "test_numerical_gradient": 2, "test_gradient_check": 3}
+NO_BWRAP = unavailable_reason()
+SANDBOXES = [pytest.param("bwrap", marks=pytest.mark.skipif(NO_BWRAP is not None, reason=f"no sandbox: {NO_BWRAP}")),
+             "none"]
 
 
 def notebook(origin=A1_EXERCISE, answers=None, drop=(), replace=None, before=None, after=None, assignment=None):
@@ -130,6 +137,9 @@ PATCH_WHILE_TESTED = {  # wrong answers that disable the test's assertions when 
                        "    return result\n"),
 }
 
+#: a `sleep` argument no other process on the machine uses, per sandbox mode
+CHILD_MARKER = {mode: f"{300 + index}.{os.getpid()}" for index, mode in enumerate(("bwrap", "none"))}
+
 READ_HIDDEN = code("""
 import os, pathlib
 _roots = [pathlib.Path.cwd(), *pathlib.Path.cwd().parents]
@@ -148,11 +158,25 @@ print("hidden tests found:", _found)
 """)
 
 
-@pytest.fixture(scope="module")
-def tampered(course, tmp_path_factory):
-    """Grade one batch of crafted submissions; returns (out dir, results, submission digests before)."""
-    subs = course / "tampered"
-    out = course / "out"
+def running(marker: str) -> list:
+    """PIDs of live (not zombie) processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes().decode("utf-8", "replace") \
+                    and "\nState:\tZ" not in (entry / "status").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(scope="module", params=SANDBOXES)
+def tampered(course, request):
+    """Grade one batch of crafted submissions; returns (out dir, results, digests before, source digest, sandbox)."""
+    sandbox = request.param
+    subs = course / f"tampered_{sandbox}"
+    out = course / f"out_{sandbox}"
     source_nb = course / "source" / f"{A1}.ipynb"
     write(subs / "monkeypatch.ipynb", notebook(
         answers={"dense_forward": WRONG_FORWARD, "dense_backward": WRONG_BACKWARD},
@@ -198,20 +222,19 @@ pathlib.Path({str(source_nb)!r}).write_text(pathlib.Path({str(A1_EXERCISE)!r}).r
         "    Z = X @ W + b\n", "    import matplotlib.pyplot as plt\n    plt.close(plt.figure())\n    Z = X @ W + b\n")
     write(subs / "plots_honestly.ipynb", notebook(A1_SOLUTION, answers={"dense_forward": plotting}))
     write(subs / "spawns_process.ipynb", notebook(after={"setup": [code(
-        f"import pathlib, subprocess\nchild = subprocess.Popen(['sleep', '300'])\n"
-        f"pathlib.Path({str(course / 'child.pid')!r}).write_text(str(child.pid))")]}))
+        f"import subprocess\nchild = subprocess.Popen(['sleep', {CHILD_MARKER[sandbox]!r}])")]}))
     write(subs / "other_course.ipynb", notebook(assignment="z9_not_ours"))
     before = {path.name: digest(path) for path in subs.iterdir()}
     source_before = digest(source_nb)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(course)  # an instructor grading from the course directory...
         patch.setenv("PWD", str(course))  # ...as a shell would report it
-        assert run_grade([subs], out, course / "source") == 0
-    return out, by_submission(out), before, source_before
+        assert run_grade([subs], out, course / "source", "--sandbox", sandbox) == 0
+    return out, by_submission(out), before, source_before, sandbox
 
 
 def test_monkeypatching_numpy_and_helpers_earns_nothing(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["monkeypatch.ipynb"]
     assert points(result)["test_dense_forward"] == 0 and points(result)["test_dense_backward"] == 0
     assert any("numpy.testing" in note for note in result["notes"]), result["notes"]
@@ -219,7 +242,7 @@ def test_monkeypatching_numpy_and_helpers_earns_nothing(tampered):
 
 
 def test_patching_from_inside_the_tested_function_voids_the_test(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["patch_while_tested.ipynb"]
     statuses = {q["question"]: q["status"] for q in result["questions"]}
     assert statuses["test_dense_forward"] == statuses["test_dense_backward"] == "tampered", statuses
@@ -229,7 +252,7 @@ def test_patching_from_inside_the_tested_function_voids_the_test(tampered):
 
 
 def test_edited_deleted_and_invented_tests_are_restored(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["edited_tests.ipynb"]
     assert set(points(result)) == set(A1_POINTS), "the invented test_bonus must not be graded"
     assert sum(points(result).values()) == 0
@@ -237,12 +260,12 @@ def test_edited_deleted_and_invented_tests_are_restored(tampered):
 
 
 def test_printing_passed_earns_nothing(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     assert sum(points(results["fake_passed.ipynb"]).values()) == 0
 
 
 def test_custom_exception_handler_cannot_hide_failures(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["swallow_errors.ipynb"]
     assert points(result)["test_dense_forward"] == 0 and points(result)["test_dense_backward"] == 0
     assert any("shell.set_custom_exc" in note for note in result["notes"]), "the handler was installed and undone"
@@ -250,7 +273,7 @@ def test_custom_exception_handler_cannot_hide_failures(tampered):
 
 
 def test_writing_into_the_output_and_source_changes_nothing(tampered, course):
-    out, results, _, source_before = tampered
+    out, results, _, source_before, sandbox = tampered
     assert digest(course / "source" / f"{A1}.ipynb") == source_before, "the source notebook must be put back"
     assert sum(points(results["write_out.ipynb"]).values()) == 0
     rows = [line.split(",") for line in (out / "grades.csv").read_text().splitlines()[1:]]
@@ -258,11 +281,16 @@ def test_writing_into_the_output_and_source_changes_nothing(tampered, course):
     assert sum(int(row[3] or 0) for row in rows if row[0] == "write_out.ipynb") == 0
     assert "10/10" != (out / "feedback" / "write_out.md").read_text()
     notes = [note for r in results.values() for note in r["notes"]]
-    assert any("was put back" in note for note in notes), "the source change is reported"
+    source_notes = [note for note in notes if "was modified on disk while this submission ran" in note]
+    if sandbox == "none":
+        assert source_notes, "the source change is reported"
+    else:  # the output folder does not exist in the sandbox: the writing cell fails, nothing to put back
+        assert source_notes == []
+        assert "FileNotFoundError" in results["write_out.ipynb"]["cell_errors"][0]["error"]
 
 
 def test_hidden_tests_are_not_readable_from_the_kernel(tampered, course, monkeypatch):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     assert results["read_hidden.ipynb"]["cell_errors"] == [], "the snooping cell itself ran"
     assert points(results["read_hidden.ipynb"])["test_dense_forward"] == 0
     # the same snooping, run from the directory the instructor graded in, does find the hidden tests
@@ -273,45 +301,45 @@ def test_hidden_tests_are_not_readable_from_the_kernel(tampered, course, monkeyp
 
 
 def test_renamed_submission_is_matched_by_metadata(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["renamed_homework.ipynb"]
     assert result["assignment"] == A1 and points(result) == A1_POINTS
 
 
 def test_lost_notebook_metadata_is_matched_by_grade_ids_not_by_file_name(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["a2_magnitude_masks.ipynb"]
     assert result["assignment"] == A1 and points(result) == A1_POINTS
     assert any("matched to 'a1_dense_layer' by its cells' grade_ids" in note for note in result["notes"])
 
 
 def test_an_honest_notebook_that_plots_is_not_flagged(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["plots_honestly.ipynb"]
     assert points(result) == A1_POINTS, result["questions"]
 
 
 def test_notebook_of_another_assignment_gets_a_status(tampered):
-    _, results, _, _ = tampered
+    _, results, _, _, _ = tampered
     result = results["other_course.ipynb"]
     assert result["status"] == "unknown_assignment" and "z9_not_ours" in result["message"]
 
 
-def test_processes_started_by_student_code_do_not_outlive_grading(tampered, course):
-    pid = int((course / "child.pid").read_text())
-    status = Path(f"/proc/{pid}/status")
-    assert not status.exists() or "\nState:\tZ" in status.read_text(), "the student's child process still runs"
+def test_processes_started_by_student_code_do_not_outlive_grading(tampered):
+    _, results, _, _, sandbox = tampered
+    assert results["spawns_process.ipynb"]["cell_errors"] == [], "the child process was started"
+    assert running(CHILD_MARKER[sandbox]) == [], "the student's child process still runs"
 
 
 def test_submissions_are_never_modified(tampered, course):
-    _, _, before, _ = tampered
-    assert {path.name: digest(path) for path in (course / "tampered").iterdir()} == before
+    _, _, before, _, sandbox = tampered
+    assert {path.name: digest(path) for path in (course / f"tampered_{sandbox}").iterdir()} == before
 
 
 # ----------------------------------------------------------------------------------------- bad input
-@pytest.fixture(scope="module")
-def broken(course):
-    subs = course / "broken"
+@pytest.fixture(scope="module", params=SANDBOXES)
+def broken(course, request):
+    subs = course / f"broken_{request.param}"
     subs.mkdir()
     (subs / "invalid_json.ipynb").write_text("{not json")
     (subs / "not_a_notebook.ipynb").write_text('{"hello": 1}')
@@ -339,8 +367,8 @@ def broken(course):
                                                          as_version=4))
     listed = sorted(subs.iterdir()) + [subs / "never_submitted.ipynb"]
     before = {path.name: digest(path) for path in listed}
-    out = course / "out_broken"
-    args = ("--assignment", A1, "--timeout", "3", "--memory-limit", "3072")
+    out = course / f"out_broken_{request.param}"
+    args = ("--assignment", A1, "--timeout", "3", "--memory-limit", "3072", "--sandbox", request.param)
     assert run_grade(listed, out, course / "source", *args) == 0
     return out, by_submission(out), before, listed, args
 

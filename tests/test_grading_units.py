@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,7 @@ from adaprune_edu.grading.cells import (
     read_notebook_bytes,
 )
 from adaprune_edu.grading.restore import UNANSWERED, released_text, restore_cells, visible_source
+from adaprune_edu.grading.sandbox import Limits, bwrap_argv
 from adaprune_edu.grading.scoring import score_questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,3 +346,58 @@ def test_guard_audit_reports_changes_made_during_a_test_without_repairing():
     finally:
         np.testing.assert_allclose = original
     assert guard.audit() == []
+
+
+# ----------------------------------------------------------------------------------------- sandbox choice
+def test_sandbox_choice(monkeypatch):
+    monkeypatch.setattr(grade, "unavailable_reason", lambda: None)
+    assert grade.choose_sandbox("auto") == ("bwrap", None) and grade.choose_sandbox("bwrap") == ("bwrap", None)
+    used, warning = grade.choose_sandbox("none")
+    assert used == "none" and "WITHOUT a sandbox (--sandbox none)" in warning
+    monkeypatch.setattr(grade, "unavailable_reason", lambda: "bwrap is not installed")
+    used, warning = grade.choose_sandbox("auto")
+    assert used == "none" and "WITHOUT a sandbox (bwrap is not installed)" in warning
+    with pytest.raises(ValueError, match="--sandbox bwrap: bwrap is not installed"):
+        grade.choose_sandbox("bwrap")
+    with pytest.raises(ValueError, match="--sandbox='docker' must be one of auto, bwrap, none"):
+        grade.choose_sandbox("docker")
+
+
+def test_unsandboxed_grading_warns_on_stderr_and_in_grades_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(grade, "unavailable_reason", lambda: "no bwrap in this test")
+    (tmp_path / "sub.ipynb").write_text("{broken")  # no kernel needed: the warning is about the batch
+    argv = [str(tmp_path / "sub.ipynb"), "--out", str(tmp_path / "out"), "--source", str(ROOT / "solutions")]
+    assert grade.main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err.count("WARNING: grading WITHOUT a sandbox (no bwrap in this test)") == 2
+    sandbox = json.loads((tmp_path / "out" / "grades.json").read_text())["sandbox"]
+    assert sandbox["requested"] == "auto" and sandbox["used"] == "none" and "no bwrap" in sandbox["warning"]
+
+
+def test_sandbox_command_shows_only_the_python_environment():
+    limits = Limits()
+    argv = bwrap_argv(["python", "-m", "kernel"], "/tmp/private/kernel.json", limits, drop_to_uid=None)
+    for flag in ("--die-with-parent", "--unshare-pid", "--unshare-net", "--clearenv", "--new-session"):
+        assert flag in argv
+    bound = [argv[i + 1] for i, arg in enumerate(argv) if arg in ("--bind", "--ro-bind", "--ro-bind-try")]
+    assert "--bind" not in argv, "nothing of the host is writable"
+    assert str(ROOT) not in bound and str(ROOT / "solutions") not in bound and str(Path.home()) not in bound
+    assert str(ROOT / "adaprune_edu") in bound or any(str(ROOT / "adaprune_edu").startswith(p + "/") for p in bound)
+    where = argv.index("/tmp/private/kernel.json")  # the connection file, read-only at a fixed place
+    assert argv[where - 1] == "--ro-bind" and argv[where + 1] == "/run/adaprune-kernel.json"
+    assert argv[-3:] == ["python", "-m", "kernel"] and argv[-4] == "--"
+    assert "--cap-add" not in argv
+    assert "--cap-add" in bwrap_argv(["python"], "/tmp/k.json", limits, drop_to_uid=1_500_000_000)
+
+
+def test_limits_become_rlimits_and_the_guide_states_them():
+    limits = Limits(memory_mb=1024, cpu_seconds=90)
+    assert limits.rlimits() == {"NPROC": 64, "AS": 1024 * 1024 * 1024, "CPU": 90, "NOFILE": 256,
+                                "FSIZE": 64 * 1024 * 1024, "CORE": 0}
+    assert "AS" not in Limits(memory_mb=None).rlimits()
+    guide = " ".join((ROOT / "docs" / "instructor_guide.md").read_text().split())
+    default = Limits()
+    assert default.tmp_mb == default.home_mb
+    for phrase in (f"both in memory, {default.tmp_mb} MB each", f"{default.processes} processes and threads",
+                   f"{default.open_files} open files", f"{default.file_size_mb} MB per written file",
+                   f"plus {default.tmp_mb + default.home_mb} MB of `/tmp` and home"):
+        assert phrase in guide, phrase

@@ -4,6 +4,8 @@ One module-level batch grades the five solution notebooks and the five released 
 with ``adaprune-edu grade --jobs 2``; the same ten notebooks go through real nbgrader
 (``generate_assignment`` and ``autograde`` in a temporary course directory, offline), and so
 does a partly solved assignment 2 with a visible-test bug and a hidden-test-only bug.
+Our batch runs twice, without a sandbox and in the bubblewrap sandbox (skipped where bwrap
+cannot run): both must equal nbgrader's scores, hence each other.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 
 from adaprune_edu.grading import grade
 from adaprune_edu.grading.cells import grade_id, is_answer, is_test, nbgrader_metadata
+from adaprune_edu.grading.sandbox import unavailable_reason
 
 pytest.importorskip("nbgrader")
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:Warning")  # nbgrader's own SQLAlchemy warnings
@@ -27,6 +30,9 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 ASSIGNMENTS = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
 PARTIAL = "a2_magnitude_masks"  # a realistic mix: one right, one visible bug, one hidden-only bug, one blank
+NO_BWRAP = unavailable_reason()
+SANDBOXES = [pytest.param("bwrap", marks=pytest.mark.skipif(NO_BWRAP is not None, reason=f"no sandbox: {NO_BWRAP}")),
+             "none"]
 
 
 def partial_submission(path: Path) -> Path:
@@ -50,18 +56,19 @@ def partial_submission(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory):
-    """Our grades for solutions (student "solved") and exercises (student "blank")."""
-    out = tmp_path_factory.mktemp("ours")
-    code = grade.main([str(SOLUTIONS), str(EXERCISES), "--source", str(SOLUTIONS), "--out", str(out),
-                       "--jobs", "2", "--timeout", "60", "--quiet"])
+@pytest.fixture(scope="module", params=SANDBOXES)
+def ours(tmp_path_factory, request):
+    """Our grades for solutions (student "solved"), exercises (student "blank") and the partial one."""
+    out = tmp_path_factory.mktemp(f"ours_{request.param}")
+    options = ["--source", str(SOLUTIONS), "--sandbox", request.param, "--quiet"]
+    code = grade.main([str(SOLUTIONS), str(EXERCISES), "--out", str(out), "--jobs", "2", "--timeout", "60", *options])
     assert code == 0
     results = json.loads((out / "grades.json").read_text())["submissions"]
     graded = {(r["submission"].split("/")[0], r["assignment"]): r for r in results}
     partial = partial_submission(out / "partial" / "homework.ipynb")
-    assert grade.main([str(partial), "--source", str(SOLUTIONS), "--out", str(out / "partial_out"), "--quiet"]) == 0
+    assert grade.main([str(partial), "--out", str(out / "partial_out"), *options]) == 0
     graded[("partial", PARTIAL)] = json.loads((out / "partial_out" / "grades.json").read_text())["submissions"][0]
+    assert {r.get("sandbox") for r in graded.values()} == {request.param}
     return graded
 
 

@@ -17,6 +17,8 @@ Modules, in the order the data flows:
   kernel's hooks before student code runs and restores them before every test cell.
 - :mod:`.run` -- execute one notebook in a fresh kernel (nbclient), with a per-cell timeout,
   a memory limit, and an empty temporary working directory.
+- :mod:`.sandbox` / :mod:`.sandbox_kernel` -- the kernel in a bubblewrap sandbox: only the Python
+  environment visible (read-only), no network, its own PID namespace, resource limits.
 - :mod:`.scoring` -- from executed cells to per-question points and statuses.
 - :mod:`.report` -- atomic writes of ``grades.csv``, ``grades.json`` and feedback files.
 - :mod:`.check` / :mod:`.grade` -- the two commands.

@@ -8,7 +8,9 @@ For every submission (a notebook file, or a directory searched for ``*.ipynb``):
 3. rebuild it from the source notebook (:mod:`.restore`): tests and locked cells from the
    source, hidden tests included, answers from the student;
 4. run it in its own kernel (:mod:`.run`) in an empty temporary directory, with a per-cell
-   timeout and a memory limit, several submissions at once with ``--jobs``;
+   timeout and a memory limit, several submissions at once with ``--jobs``; by default
+   (``--sandbox auto``) the kernel runs in a bubblewrap sandbox (:mod:`.sandbox`) where bwrap
+   works, and otherwise unsandboxed with a warning on stderr and in ``grades.json``;
 5. score it (:mod:`.scoring`) and (re)write ``DIR/grades.csv``, ``DIR/grades.json`` and
    ``DIR/feedback/<submission>.md`` atomically (:mod:`.report`) after each submission.
 
@@ -37,9 +39,27 @@ from .cells import SubmissionError, assignment_id, grade_id, is_test, questions,
 from .report import class_summary, write_report
 from .restore import restore_cells
 from .run import WorkerPool, run_notebook
+from .sandbox import unavailable_reason
 from .scoring import clean_error, score_questions
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
+SANDBOX_CHOICES = ("auto", "bwrap", "none")
+NO_SANDBOX_WARNING = ("WARNING: grading WITHOUT a sandbox ({why}): student code runs with your user rights and can "
+                      "read the solutions, change files and use the network; see docs/instructor_guide.md")
+
+
+def choose_sandbox(requested: str):
+    """``(sandbox used, warning or None)`` for ``--sandbox requested``; ``ValueError`` if bwrap fails when required."""
+    if requested not in SANDBOX_CHOICES:
+        raise ValueError(f"--sandbox={requested!r} must be one of {', '.join(SANDBOX_CHOICES)}")
+    if requested == "none":
+        return "none", NO_SANDBOX_WARNING.format(why="--sandbox none")
+    reason = unavailable_reason()
+    if reason is None:
+        return "bwrap", None
+    if requested == "bwrap":
+        raise ValueError(f"--sandbox bwrap: {reason}")
+    return "none", NO_SANDBOX_WARNING.format(why=reason)
 
 
 class Source:
@@ -157,7 +177,8 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
     source = sources[found]
     restored, notes = restore_cells(nb, source.nb)
     notes = ([how] if how else []) + notes
-    run = run_notebook(restored, timeout=options.timeout, memory_limit_mb=options.memory_limit, pool=pool)
+    run = run_notebook(restored, timeout=options.timeout, memory_limit_mb=options.memory_limit, pool=pool,
+                       sandbox=options.sandbox_used)
     scored = score_questions(restored, run)
     if run["status"] == "grader_error":
         for question in scored:
@@ -166,6 +187,7 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
     notes += [f"{repair} before a test (tampering with it has no effect)" for repair in run["guard"]]
     status = {"completed": "graded"}.get(run["status"], run["status"])
     result = _result(name, found, status, run["message"], questions_=scored, notes=notes)
+    result["sandbox"] = run.get("sandbox", options.sandbox_used)
     result["cell_errors"] = [{"cell": index, "grade_id": grade_id(cell), "error": clean_error(record["error"])[:300]}
                              for index, (cell, record) in enumerate(zip(restored.cells, run["cells"]))
                              if record["error"] and not is_test(cell)]
@@ -183,7 +205,7 @@ def _cache_key(path: Path, sources: dict, options) -> str | None:
         found = None
     source_sha = sources[found].sha256 if found in sources else ""
     text = json.dumps([GRADER_VERSION, hashlib.sha256(data).hexdigest(), source_sha, options.timeout,
-                       options.memory_limit, options.assignment])
+                       options.memory_limit, options.assignment, options.sandbox_used])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -211,6 +233,9 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds per cell before it is interrupted (default 60)")
     parser.add_argument("--memory-limit", type=int, default=4096, help="kernel memory limit in MB (default 4096)")
+    parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto",
+                        help="run each kernel in a bubblewrap sandbox: auto (default: where bwrap works, else "
+                             "unsandboxed with a warning), bwrap (required), none (explicit opt-out)")
     parser.add_argument("--redo", action="store_true", help="grade again even if a cached result is up to date")
     parser.add_argument("--quiet", action="store_true",
                         help="print only the final line (no per-submission lines, no per-question summary)")
@@ -230,6 +255,13 @@ def main(argv=None) -> int:
         return _misuse(f"--timeout={options.timeout} must be a positive number of seconds")
     if options.memory_limit < 0:
         return _misuse(f"--memory-limit={options.memory_limit} must be >= 0 MB (0: no limit)")
+    try:
+        options.sandbox_used, sandbox_warning = choose_sandbox(options.sandbox)
+    except ValueError as error:
+        return _misuse(str(error))
+    if sandbox_warning:
+        print(sandbox_warning, file=sys.stderr)
+    sandbox = {"requested": options.sandbox, "used": options.sandbox_used, "warning": sandbox_warning}
     try:
         sources = load_sources(options.source)
     except (FileNotFoundError, ValueError, SubmissionError) as error:
@@ -273,7 +305,7 @@ def main(argv=None) -> int:
         if keys[index] is not None:
             atomic_write_text(_cache_path(out_dir, paths[index]),
                               json.dumps({"key": keys[index], "path": os.path.abspath(paths[index]), "result": result}))
-        write_report(out_dir, [r for r in results if r is not None])
+        write_report(out_dir, [r for r in results if r is not None], sandbox=sandbox)
 
     start = time.perf_counter()
     done = 0
@@ -297,9 +329,11 @@ def main(argv=None) -> int:
         if result is not None and keys[index] is not None:
             atomic_write_text(_cache_path(out_dir, paths[index]),
                               json.dumps({"key": keys[index], "path": os.path.abspath(paths[index]), "result": result}))
-    write_report(out_dir, final)
+    write_report(out_dir, final, sandbox=sandbox)
     if not options.quiet and class_summary(final):
         print(class_summary(final))
-    print(f"graded {len(todo)} and kept {skipped} submission(s) in {time.perf_counter() - start:.1f} s; "
-          f"wrote {out_dir / 'grades.csv'}")
+    print(f"graded {len(todo)} and kept {skipped} submission(s) in {time.perf_counter() - start:.1f} s "
+          f"(sandbox: {options.sandbox_used}); wrote {out_dir / 'grades.csv'}")
+    if sandbox_warning:
+        print(sandbox_warning, file=sys.stderr)
     return 0

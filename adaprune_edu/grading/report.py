@@ -132,12 +132,17 @@ def class_summary(results) -> str:
     return "\n".join(lines)
 
 
-def write_report(out_dir, results) -> None:
-    """(Re)write ``grades.csv``, ``grades.json`` and ``feedback/*.md`` for ``results``."""
+def write_report(out_dir, results, sandbox=None) -> None:
+    """(Re)write ``grades.csv``, ``grades.json`` and ``feedback/*.md`` for ``results``.
+
+    ``sandbox`` (a dict: ``requested``, ``used``, ``warning``) goes into ``grades.json`` as is.
+    """
     out_dir = Path(out_dir)
     for result, name in zip(results, feedback_names([r["submission"] for r in results])):
         atomic_write_text(out_dir / "feedback" / name, feedback_text(result))
     public = [{key: value for key, value in result.items() if not key.startswith("_")} for result in results]
-    atomic_write_text(out_dir / "grades.json", json.dumps({"columns": list(CSV_COLUMNS), "submissions": public},
-                                                          indent=1, sort_keys=True) + "\n")
+    document = {"columns": list(CSV_COLUMNS), "submissions": public}
+    if sandbox is not None:
+        document["sandbox"] = sandbox
+    atomic_write_text(out_dir / "grades.json", json.dumps(document, indent=1, sort_keys=True) + "\n")
     atomic_write_text(out_dir / "grades.csv", grades_csv(results))

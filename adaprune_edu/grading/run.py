@@ -5,8 +5,12 @@ which starts the kernel, so a notebook that kills its kernel, eats memory or loo
 cannot take the grader down with it. The worker gets its job on stdin and answers on
 stdout, on one line that begins with a random token the kernel never sees.
 
-Inside the worker, nbclient runs the cells one by one with ``allow_errors=True``:
+Inside the worker, :class:`GradingClient` (nbclient) runs the cells one by one with
+``allow_errors=True`` (:func:`_execute` sets up, :func:`_run_cells` walks the cells):
 
+- with ``sandbox="bwrap"`` the kernel runs in a bubblewrap sandbox (:mod:`.sandbox`: its own
+  file system view, no network, its own PID namespace, resource limits); without it, in the
+  worker's environment;
 - the kernel's working directory is an empty temporary directory (or the directory given
   by :mod:`.check`), its ``PWD``/``OLDPWD`` are scrubbed, and its own stdout/stderr go to
   ``/dev/null``; the kernel is never told where the source notebooks or the output are;
@@ -43,6 +47,9 @@ import tempfile
 import time
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async
 
 from .cells import is_test
 from .guard import MARK
@@ -57,6 +64,10 @@ STDOUT_LIMIT = 4000
 OUTPUT_LIMIT = 1_000_000
 OUTPUT_NOTICE = "\n[adaprune-edu: output beyond 1 MB not kept]\n"
 KERNEL_GROUP = "adaprune-edu kernel process group:"
+#: seconds a grader cell (guard install, restore, audit) may take, whatever ``--timeout`` is: the
+#: install imports NumPy and the package, several seconds on a busy machine
+GRADER_CELL_TIMEOUT = 120
+GRADER_CELL = "adaprune_edu_grader_cell"
 
 
 def _kill_group(group) -> None:
@@ -101,42 +112,142 @@ def _stdout_text(cell) -> str:
     return text[:STDOUT_LIMIT]
 
 
-def _execute(job: dict) -> dict:
-    """Run the notebook of ``job`` in this process (the worker); see the module docstring."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-    from nbclient.util import ensure_async
+def _empty_record() -> dict:
+    return {"ran": False, "status": None, "error": "", "timed_out": False, "stdout": ""}
 
-    class Client(NotebookClient):
-        """nbclient with per-cell reply capture and interrupt-then-kill on timeout."""
 
-        current = None
-        timed_out: set = set()
-        interrupted: set = set()
-        replies: dict = {}
+def _guard_lines(text: str) -> list:
+    """The guard's report lines in a grader cell's output, without the marker."""
+    return [line[len(MARK):].strip() for line in text.splitlines() if line.startswith(MARK)]
 
-        def output(self, outs, msg, display_id, cell_index):
-            """Keep at most OUTPUT_LIMIT bytes of output per cell (errors always), then one notice."""
-            if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):
-                used = self.output_bytes.get(cell_index, 0)
-                self.output_bytes[cell_index] = used + len(json.dumps(msg.get("content", {})))
-                if self.output_bytes[cell_index] > OUTPUT_LIMIT:
-                    if used <= OUTPUT_LIMIT:
-                        outs.append(nbformat.v4.new_output("stream", name="stderr", text=OUTPUT_NOTICE))
-                    return None
-            return super().output(outs, msg, display_id, cell_index)
 
-        async def _async_handle_timeout(self, timeout, cell=None):
-            index = self.current
-            self.timed_out.add(index)
-            if index in self.interrupted:  # the cell ignored the interrupt: kill the kernel
-                await ensure_async(self.km.shutdown_kernel(now=True))
+class GradingClient(NotebookClient):
+    """nbclient with per-cell reply capture, bounded output and interrupt-then-kill on timeout.
+
+    ``make_kernel_manager`` (optional) builds the kernel manager, e.g. a sandboxed one;
+    by default nbclient's own. State of the run (per instance): ``current`` is the index of the
+    cell executing (-1 for a grader cell), ``timed_out`` / ``interrupted`` the cells that hit
+    the timeout once / twice, ``replies`` the kernel's reply status per cell, ``output_bytes``
+    the output kept per cell.
+    """
+
+    def __init__(self, nb, make_kernel_manager=None, **kwargs):
+        super().__init__(nb, **kwargs)
+        self.make_kernel_manager = make_kernel_manager
+        self.current = None
+        self.timed_out, self.interrupted, self.replies, self.output_bytes = set(), set(), {}, {}
+        self.on_cell_executed = self._keep_reply
+        self.timeout_func = self._cell_timeout
+
+    def create_kernel_manager(self):
+        if self.make_kernel_manager is None:
+            return super().create_kernel_manager()
+        self.km = self.make_kernel_manager()
+        self.owns_km = True
+        return self.km
+
+    def _cell_timeout(self, cell) -> float:
+        return max(self.timeout, GRADER_CELL_TIMEOUT) if cell.metadata.get(GRADER_CELL) else self.timeout
+
+    def _keep_reply(self, cell, cell_index, execute_reply):
+        self.replies[cell_index] = execute_reply.get("content", {}).get("status", "error")
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most OUTPUT_LIMIT bytes of output per cell (errors always), then one notice."""
+        if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):
+            used = self.output_bytes.get(cell_index, 0)
+            self.output_bytes[cell_index] = used + len(json.dumps(msg.get("content", {})))
+            if self.output_bytes[cell_index] > OUTPUT_LIMIT:
+                if used <= OUTPUT_LIMIT:
+                    outs.append(nbformat.v4.new_output("stream", name="stderr", text=OUTPUT_NOTICE))
                 return None
-            self.interrupted.add(index)
-            await ensure_async(self.km.interrupt_kernel())
-            return None
+        return super().output(outs, msg, display_id, cell_index)
 
-    nb = nbformat.reads(job["notebook"], as_version=4)
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """First timeout of a cell: interrupt it. Second (it ignored the interrupt): kill the kernel."""
+        index = self.current
+        self.timed_out.add(index)
+        if index in self.interrupted:
+            await ensure_async(self.km.shutdown_kernel(now=True))
+            return None
+        self.interrupted.add(index)
+        await ensure_async(self.km.interrupt_kernel())
+        return None
+
+    def run_grader_cell(self, source: str, index: int) -> str:
+        """Run code that is not part of the notebook; return its stdout, raise if it failed."""
+        cell = nbformat.v4.new_code_cell(source, metadata={GRADER_CELL: True})
+        self.current = index
+        self.execute_cell(cell, -1, store_history=False)
+        if _error_text(cell):
+            raise RuntimeError(f"grader cell failed: {_error_text(cell)}")
+        return _stdout_text(cell)
+
+    def run_notebook_cell(self, cell, index: int) -> dict:
+        """Run notebook cell ``index``; return its record (see the module docstring)."""
+        self.current = index
+        started = time.perf_counter()
+        self.execute_cell(cell, index)
+        return {"ran": True, "seconds": round(time.perf_counter() - started, 3),
+                "status": self.replies.get(index, "error"), "error": _error_text(cell),
+                "error_line": _error_line(cell), "timed_out": index in self.timed_out, "stdout": _stdout_text(cell)}
+
+
+def _restore_before_test(client: GradingClient, index: int, records: list, outcome: dict) -> bool:
+    """Undo student changes before test cell ``index``; ``False`` if the guard itself was broken."""
+    try:
+        repairs = client.run_grader_cell(GUARD_RESTORE, index)
+    except RuntimeError as error:
+        records[index].update(ran=True, status="error", error=f"GraderIntegrityError: {error}")
+        outcome["guard"].append(f"before {index}: {error}")
+        return False
+    outcome["guard"] += _guard_lines(repairs)
+    return True
+
+
+def _audit_after_test(client: GradingClient, index: int) -> list:
+    """What student code changed while test cell ``index`` ran (then the test does not count)."""
+    try:
+        return _guard_lines(client.run_grader_cell(GUARD_AUDIT, index))
+    except RuntimeError as error:
+        return [f"the grader's check after the test failed ({error})"]
+
+
+def _run_cells(client: GradingClient, nb, job: dict, records: list, outcome: dict, started: float) -> None:
+    """Install the guard, then run every code cell, restoring before and auditing after each test."""
+    guarded = job.get("guard", True)
+    if guarded:
+        client.run_grader_cell(GUARD_INSTALL.format(memory_limit_mb=job.get("memory_limit_mb")), -1)
+        outcome["guard_install_seconds"] = round(time.perf_counter() - started, 3)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        test = guarded and is_test(cell)
+        if test and not _restore_before_test(client, index, records, outcome):
+            continue
+        records[index].update(client.run_notebook_cell(cell, index))
+        if test:
+            records[index]["tampered"] = _audit_after_test(client, index)
+
+
+def hard_limit_seconds(timeout: float, n_code_cells: int) -> float:
+    """Wall time (and, in the sandbox, CPU time) a whole notebook may take: twice every cell's timeout."""
+    return 2 * timeout * (n_code_cells + 2) + 60 + GRADER_CELL_TIMEOUT
+
+
+def _kernel_manager_factory(job: dict, n_code_cells: int):
+    """``None`` (nbclient's default kernel manager) or a function making a sandboxed one."""
+    if job.get("sandbox", "none") == "none":
+        return None
+    from .sandbox import Limits, SandboxKernelManager
+
+    limits = Limits(memory_mb=job.get("memory_limit_mb") or None,
+                    cpu_seconds=int(hard_limit_seconds(job["timeout"], n_code_cells)))
+    return lambda: SandboxKernelManager(limits)
+
+
+def _enter_working_directory(job: dict):
+    """Make the worker's (and an unsandboxed kernel's) environment; return (directory, temporary or None)."""
     temporary = None if job.get("cwd") else tempfile.mkdtemp(prefix="adaprune-grade-")
     workdir = job.get("cwd") or temporary
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -144,26 +255,26 @@ def _execute(job: dict) -> dict:
     os.environ["PWD"] = workdir
     os.environ.pop("OLDPWD", None)
     os.chdir(workdir)
-    client = Client(nb, timeout=job["timeout"], allow_errors=True, interrupt_on_timeout=True,
-                    kernel_name="python3", resources={"metadata": {"path": workdir}}, shutdown_kernel="immediate")
-    client.timed_out, client.interrupted, client.replies, client.output_bytes = set(), set(), {}, {}
+    return workdir, temporary
 
-    def on_executed(cell, cell_index, execute_reply):
-        client.replies[cell_index] = execute_reply.get("content", {}).get("status", "error")
 
-    client.on_cell_executed = on_executed
-    records = [{"ran": False, "status": None, "error": "", "timed_out": False, "stdout": ""} for _ in nb.cells]
-    outcome = {"status": "completed", "message": "", "guard": []}
+def _record_death(client: GradingClient, records: list, outcome: dict, error) -> None:
+    outcome.update(status="kernel_died", message=f"the kernel died ({error})")
+    if client.current is not None and client.current >= 0:
+        records[client.current].update(ran=True, status="error", error="DeadKernelError: the kernel died",
+                                       timed_out=client.current in client.timed_out)
 
-    def hidden(source, index):
-        """Run a grader cell (not part of the notebook); returns its stdout, raises if it failed."""
-        cell = nbformat.v4.new_code_cell(source)
-        client.current = index
-        client.execute_cell(cell, -1, store_history=False)
-        if _error_text(cell):
-            raise RuntimeError(f"grader cell failed: {_error_text(cell)}")
-        return _stdout_text(cell)
 
+def _execute(job: dict) -> dict:
+    """Run the notebook of ``job`` in this process (the worker); see the module docstring."""
+    nb = nbformat.reads(job["notebook"], as_version=4)
+    n_code = sum(cell.cell_type == "code" for cell in nb.cells)
+    records = [_empty_record() for _ in nb.cells]
+    outcome = {"status": "completed", "message": "", "guard": [], "sandbox": job.get("sandbox", "none")}
+    workdir, temporary = _enter_working_directory(job)
+    client = GradingClient(nb, make_kernel_manager=_kernel_manager_factory(job, n_code), timeout=job["timeout"],
+                           allow_errors=True, interrupt_on_timeout=True, kernel_name="python3",
+                           resources={"metadata": {"path": workdir}}, shutdown_kernel="immediate")
     started = time.perf_counter()
     kernel_group = None
     try:
@@ -172,41 +283,9 @@ def _execute(job: dict) -> dict:
             kernel_group = getattr(client.km.provisioner, "pgid", None)
             sys.stderr.write(f"{KERNEL_GROUP} {kernel_group}\n")  # so the parent can clean up if it kills us
             sys.stderr.flush()
-            if job.get("guard", True):
-                hidden(GUARD_INSTALL.format(memory_limit_mb=job.get("memory_limit_mb")), -1)
-                outcome["guard_install_seconds"] = round(time.perf_counter() - started, 3)
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code" or not cell.source.strip():
-                    continue
-                if job.get("guard", True) and is_test(cell):
-                    try:
-                        repairs = hidden(GUARD_RESTORE, index)
-                    except RuntimeError as error:  # the guard itself was broken by student code
-                        records[index].update(ran=True, status="error", error=f"GraderIntegrityError: {error}")
-                        outcome["guard"].append(f"before {index}: {error}")
-                        continue
-                    outcome["guard"] += [line[len(MARK):].strip() for line in repairs.splitlines()
-                                         if line.startswith(MARK)]
-                client.current = index
-                cell_started = time.perf_counter()
-                client.execute_cell(cell, index)
-                records[index].update(ran=True, seconds=round(time.perf_counter() - cell_started, 3),
-                                      status=client.replies.get(index, "error"), error=_error_text(cell),
-                                      error_line=_error_line(cell),
-                                      timed_out=index in client.timed_out,
-                                      stdout=_stdout_text(cell))
-                if job.get("guard", True) and is_test(cell):
-                    try:
-                        changed = hidden(GUARD_AUDIT, index)
-                        records[index]["tampered"] = [line[len(MARK):].strip() for line in changed.splitlines()
-                                                      if line.startswith(MARK)]
-                    except RuntimeError as error:
-                        records[index]["tampered"] = [f"the grader's check after the test failed ({error})"]
+            _run_cells(client, nb, job, records, outcome, started)
     except DeadKernelError as error:
-        outcome.update(status="kernel_died", message=f"the kernel died ({error})")
-        if client.current is not None and client.current >= 0:
-            records[client.current].update(ran=True, status="error", error="DeadKernelError: the kernel died",
-                                           timed_out=client.current in client.timed_out)
+        _record_death(client, records, outcome, error)
     except Exception as error:  # kernel failed to start, or a grader cell failed
         outcome.update(status="grader_error", message=f"{type(error).__name__}: {error}"[:500])
     finally:
@@ -262,15 +341,16 @@ class Worker:
         self.log.seek(0)
         return " | ".join(self.log.read().decode("utf-8", "replace").strip().splitlines()[-3:])
 
-    def run(self, nb, timeout: float = 60, memory_limit_mb=4096, guard: bool = True, cwd=None) -> dict:
+    def run(self, nb, timeout: float = 60, memory_limit_mb=4096, guard: bool = True, cwd=None,
+            sandbox: str = "none") -> dict:
         """Execute ``nb``; see :func:`run_notebook`."""
         if self.process is None or self.process.poll() is not None:
             self._start()
         token = secrets.token_hex(16)
         job = {"notebook": nbformat.writes(nb), "timeout": timeout, "memory_limit_mb": memory_limit_mb,
-               "guard": guard, "cwd": None if cwd is None else str(cwd), "token": token}
+               "guard": guard, "cwd": None if cwd is None else str(cwd), "sandbox": sandbox, "token": token}
         n_code = sum(cell.cell_type == "code" for cell in nb.cells)
-        deadline = time.monotonic() + 2 * timeout * (n_code + 2) + 60
+        deadline = time.monotonic() + hard_limit_seconds(timeout, n_code)
         try:
             self.process.stdin.write((json.dumps(job) + "\n").encode())
             self.process.stdin.flush()
@@ -335,7 +415,8 @@ class WorkerPool:
         self.close()
 
 
-def run_notebook(nb, timeout: float = 60, memory_limit_mb=4096, guard: bool = True, cwd=None, pool=None) -> dict:
+def run_notebook(nb, timeout: float = 60, memory_limit_mb=4096, guard: bool = True, cwd=None, pool=None,
+                 sandbox: str = "none") -> dict:
     """Execute ``nb`` in a fresh kernel inside a worker process; return the run record.
 
     Parameters
@@ -352,13 +433,18 @@ def run_notebook(nb, timeout: float = 60, memory_limit_mb=4096, guard: bool = Tr
         The kernel's working directory; ``None``: a new empty temporary directory.
     pool : WorkerPool or None
         Reuse its workers; ``None``: start a worker for this notebook only.
+    sandbox : {"none", "bwrap"}
+        ``"bwrap"``: the kernel runs in a bubblewrap sandbox (:mod:`.sandbox`; ``cwd`` is then
+        not used: the kernel works in an empty directory of its own).
 
     Returns
     -------
     dict with ``status`` ("completed", "kernel_died", "grader_error"), ``message``,
-    ``guard`` (list of repairs) and ``cells`` (one record per notebook cell).
+    ``guard`` (list of repairs), ``sandbox`` and ``cells`` (one record per notebook cell).
     """
-    options = {"timeout": timeout, "memory_limit_mb": memory_limit_mb, "guard": guard, "cwd": cwd}
+    if sandbox not in ("none", "bwrap"):
+        raise ValueError(f"sandbox={sandbox!r} must be 'none' or 'bwrap'")
+    options = {"timeout": timeout, "memory_limit_mb": memory_limit_mb, "guard": guard, "cwd": cwd, "sandbox": sandbox}
     if pool is not None:
         return pool.run(nb, **options)
     worker = Worker()
