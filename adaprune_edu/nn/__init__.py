@@ -19,6 +19,7 @@ from .layers import (
 )
 from .network import MLP
 from .optim import SGD, Adam, Momentum, Optimizer, make_optimizer
+from .presets import cnn
 from .sequential import Sequential
 from .training import train
 
@@ -26,5 +27,5 @@ __all__ = [
     "MLP", "train", "Optimizer", "SGD", "Momentum", "Adam", "make_optimizer",
     "numerical_gradient", "relative_error", "check_model_gradients", "save_model", "load_model",
     "Sequential", "Dense", "Conv2D", "BatchNorm2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Flatten",
-    "ReLU", "Sigmoid", "Tanh", "Residual",
+    "ReLU", "Sigmoid", "Tanh", "Residual", "cnn",
 ]

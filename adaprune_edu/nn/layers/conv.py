@@ -8,7 +8,8 @@ Layout NHWC: an image batch is ``(n_samples, height, width, channels)``. The wei
 Forward:  ``cols = im2col(X)`` of shape ``(N*H_out*W_out, k*k*C_in)``; ``Z = cols @ W + b``,
 which is already NHWC ``(N, H_out, W_out, C_out)``.
 Backward: ``dW = cols.T @ dZ``, ``db = sum(dZ)``, ``dcols = dZ @ W.T`` and ``col2im`` adds every
-column back onto the input position it came from.
+column back onto the input position it came from. For stride 1 the input gradient is computed
+tap by tap instead (:func:`input_gradient_stride1`): the same sums, about twice as fast.
 """
 from __future__ import annotations
 
@@ -80,6 +81,53 @@ def col2im(dcols: np.ndarray, input_shape: tuple, stride: int, padding: int, scr
     return dpadded[:, padding:padding + height, padding:padding + width]
 
 
+def input_gradient_stride1(dZ: np.ndarray, W: np.ndarray, input_shape: tuple, padding: int, scratch=None):
+    """``dX`` of a stride-1 convolution without building ``dcols``: one product per filter tap, shifted adds.
+
+    Same numbers as ``col2im(dZ @ W.T)`` up to the order of the additions. Tap ``(i, j)`` of the
+    filter saw input position ``(h + i - padding, w + j - padding)`` from output position
+    ``(h, w)``; its contribution ``dZ @ W[i, j].T`` (one batched product for all taps, shape
+    (k*k, N, H_out, W_out, C_in)) is added onto the input window it came from, clipped at the
+    image border, so no padded array is needed.
+
+    Parameters
+    ----------
+    dZ : ndarray of shape (N*H_out*W_out, C_out)
+    W : ndarray of shape (k, k, C_in, C_out)
+    input_shape : (N, H, W, C_in)
+
+    Returns
+    -------
+    dX : ndarray of shape ``input_shape``
+    """
+    n, height, width, c_in = input_shape
+    k, c_out = W.shape[0], W.shape[3]
+    h_out, w_out = height + 2 * padding - k + 1, width + 2 * padding - k + 1
+    taps = W.reshape(k * k, c_in, c_out).transpose(0, 2, 1)  # (k*k, C_out, C_in)
+    shape = (k * k, dZ.shape[0], c_in)
+    per_tap = np.matmul(dZ, taps, out=buffer(scratch, "per_tap", shape, dZ.dtype))
+    per_tap = per_tap.reshape(k * k, n, h_out, w_out, c_in)
+    dX = buffer(scratch, "dX", input_shape, dZ.dtype)
+    if dX is None:
+        dX = np.empty(input_shape, dtype=dZ.dtype)
+    centre = padding * k + padding
+    covers_all = padding < k and h_out == height and w_out == width
+    if covers_all:  # the centre tap of a 'same' convolution touches every input position once
+        np.copyto(dX, per_tap[centre])
+    else:
+        dX.fill(0)
+    for i in range(k):
+        h0, h1 = max(0, padding - i), min(h_out, height + padding - i)  # output rows whose tap i is inside
+        for j in range(k):
+            if covers_all and i * k + j == centre:
+                continue
+            w0, w1 = max(0, padding - j), min(w_out, width + padding - j)
+            if h0 < h1 and w0 < w1:
+                dX[:, h0 + i - padding:h1 + i - padding, w0 + j - padding:w1 + j - padding] += \
+                    per_tap[i * k + j, :, h0:h1, w0:w1]
+    return dX
+
+
 class Conv2D(Layer):
     """2-D convolution, channels-last (PyTorch's ``nn.Conv2d`` with NHWC data).
 
@@ -147,7 +195,9 @@ class Conv2D(Layer):
         dW = np.matmul(cols.T, dZ, out=None if dW is None else dW.reshape(-1, c_out)).reshape(W.shape)
         db = np.add.reduce(dZ, axis=0, out=buffer(scratch, "db", (c_out,), W.dtype))
         dX = None
-        if need_dX:
+        if need_dX and self.stride == 1:
+            dX = input_gradient_stride1(dZ, W, input_shape, self.padding, scratch)
+        elif need_dX:
             dcols = np.matmul(dZ, W.reshape(-1, c_out).T, out=buffer(scratch, "dcols", cols.shape, W.dtype))
             dX = col2im(dcols.reshape(n, h_out, w_out, k, k, c_in), input_shape, self.stride, self.padding, scratch)
         return dX, {"W": dW, "b": db}

@@ -25,12 +25,23 @@ def _windows(X: np.ndarray, size: int) -> np.ndarray:
     return X[:, :h_out * size, :w_out * size].reshape(n, h_out, size, w_out, size, channels)
 
 
+def _copied(out: np.ndarray, source: np.ndarray) -> np.ndarray:
+    np.copyto(out, source)
+    return out
+
+
+def _filled(out: np.ndarray, value) -> np.ndarray:
+    out.fill(value)
+    return out
+
+
 class MaxPool2D(Layer):
     """Max over non-overlapping ``size x size`` windows (PyTorch's ``nn.MaxPool2d(size)``).
 
-    Shapes: ``X`` (N, H, W, C) -> (N, H // size, W // size, C); cache ``(winner, X.shape)``
-    where ``winner`` (N, H_out, W_out, C) is the row-major index in its window of the maximum
-    that receives the gradient.
+    Shapes: ``X`` (N, H, W, C) -> (N, H // size, W // size, C); cache ``(winners, X.shape)``
+    where ``winners`` is a list of ``size * size`` boolean arrays (N, H_out, W_out, C), one per
+    window position ``(i, j)`` in row-major order: ``winners[i * size + j]`` marks the windows whose
+    gradient goes to that position (the first maximum if several are equal; exactly one per window).
     """
 
     input_ndim = 4
@@ -38,30 +49,42 @@ class MaxPool2D(Layer):
     def __init__(self, size: int):
         self.size = check_int("size", size, minimum=1)
 
+    def _taps(self, X):
+        """The ``size * size`` strided views ``X[:, i::size, j::size]`` (cropped to whole windows), row-major."""
+        s = self.size
+        h_out, w_out = X.shape[1] // s, X.shape[2] // s
+        if h_out == 0 or w_out == 0:
+            raise ValueError(f"pool size={s} is larger than the input's height x width {X.shape[1:3]}")
+        return [X[:, i:h_out * s:s, j:w_out * s:s] for i in range(s) for j in range(s)]
+
     def forward(self, params, X, training=False, scratch=None):
         check_ndim("MaxPool2D", X, 4, "(n_samples, height, width, channels)")
-        s = self.size
-        windows = _windows(X, s)
-        out = np.max(windows, axis=(2, 4), out=buffer(scratch, "out", (windows.shape[0], windows.shape[1],
-                                                                       windows.shape[3], windows.shape[5]), X.dtype))
-        winner = np.full(out.shape, -1, dtype=np.int8 if s * s < 128 else np.int64)
-        for i in range(s):  # row-major: the first maximum found keeps the gradient
-            for j in range(s):
-                found = (windows[:, :, i, :, j] == out) & (winner < 0)
-                winner[found] = i * s + j
-        return out, (winner, X.shape)
+        taps = self._taps(X)
+        out = buffer(scratch, "out", taps[0].shape, X.dtype)
+        out = taps[0].copy() if out is None else _copied(out, taps[0])
+        for tap in taps[1:]:
+            np.maximum(out, tap, out=out)
+        # winners[t]: the windows whose gradient goes to tap t, the first tap (row-major) equal to the maximum
+        free = buffer(scratch, "free", out.shape, bool)
+        free = np.ones(out.shape, dtype=bool) if free is None else _filled(free, True)
+        winners = []
+        for t, tap in enumerate(taps[:-1]):
+            won = np.equal(tap, out, out=buffer(scratch, f"won{t}", out.shape, bool))
+            won &= free
+            free ^= won
+            winners.append(won)
+        winners.append(free)  # no earlier tap was the maximum: the last one is
+        return out, (winners, X.shape)
 
     def backward(self, params, dout, cache, need_dX=True, scratch=None):
-        winner, input_shape = cache
-        s = self.size
+        winners, input_shape = cache
         dX = buffer(scratch, "dX", input_shape, dout.dtype)
         if dX is None:
             dX = np.empty(input_shape, dtype=dout.dtype)
-        dX.fill(0)
-        windows = _windows(dX, s)
-        for i in range(s):
-            for j in range(s):
-                np.copyto(windows[:, :, i, :, j], dout, where=winner == i * s + j)
+        if input_shape[1] % self.size or input_shape[2] % self.size:
+            dX.fill(0)  # the rows and columns no window covers
+        for won, tap in zip(winners, self._taps(dX)):
+            np.multiply(dout, won, out=tap)
         return dX, {}
 
     def config(self):
