@@ -19,6 +19,7 @@ from adaprune_edu.nn import (
     cnn,
     load_model,
 )
+from adaprune_edu.nn.fold import fold_batchnorm
 from adaprune_edu.nn.layers.conv import col2im, im2col
 
 
@@ -251,3 +252,20 @@ def test_bad_inputs_say_what_is_expected(images):
         block.forward(X)
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         Sequential([GlobalAvgPool2D(), BatchNorm2D(1), Dense(1, 2)]).loss(X[:1], y[:1])
+
+
+def test_fold_batchnorm_keeps_evaluation_outputs_and_masks():
+    data = load_dataset("digits", seed=0, images=True)
+    model = small_cnn(dtype="float32")
+    model.fit(data.X_train, data.y_train % 3, epochs=2, progress=False)
+    model.set_mask(0, np.random.default_rng(0).random((3, 3, 1, 3)) < 0.5)
+    folded = fold_batchnorm(model)
+    assert not folded.training and model.training  # the original is untouched
+    assert sum(isinstance(layer, BatchNorm2D) for layer in folded.leaves()) == 0
+    assert len(folded.params) == len(model.params) - 2
+    expected = model.eval().forward(data.X_test)
+    assert np.max(np.abs(folded.forward(data.X_test) - expected)) <= 1e-6 * np.max(np.abs(expected))
+    np.testing.assert_array_equal(folded.masks[0]["W"], model.masks[0]["W"])
+    assert np.all(folded.params[0]["W"][model.masks[0]["W"] == 0] == 0)
+    alone = Sequential([GlobalAvgPool2D(), BatchNorm2D(1), Dense(1, 2)])  # nothing to fold into: kept
+    assert isinstance(fold_batchnorm(alone).layers[1], BatchNorm2D)

@@ -65,7 +65,8 @@ class Residual(Layer):
                 params.append(share)
         return params
 
-    def _split(self, params):
+    def split_params(self, params) -> tuple:
+        """``(inner layers' list of dicts, projection's share)`` of this block's ``params`` list."""
         n_inner = sum(layer.n_param_dicts for layer in self.layers)
         inner, rest = params[:n_inner], params[n_inner:]
         if self.projection is None or getattr(self.projection, "is_container", False):
@@ -79,7 +80,7 @@ class Residual(Layer):
         return inner, scratch.setdefault("projection", {})
 
     def forward(self, params, X, training=False, scratch=None):
-        inner_params, projection_params = self._split(params)
+        inner_params, projection_params = self.split_params(params)
         inner_scratch, projection_scratch = self._scratches(scratch)
         branch, inner_caches = forward_chain(self.layers, inner_params, X, training, inner_scratch)
         projection_cache = None
@@ -95,7 +96,7 @@ class Residual(Layer):
 
     def backward(self, params, dout, cache, need_dX=True, scratch=None):
         inner_caches, projection_cache = cache
-        inner_params, projection_params = self._split(params)
+        inner_params, projection_params = self.split_params(params)
         inner_scratch, projection_scratch = self._scratches(scratch)
         dX, grads = backward_chain(self.layers, inner_params, dout, inner_caches, need_dX=True, scratches=inner_scratch)
         if self.projection is None:
