@@ -103,6 +103,8 @@ LAYERS = [
     (lambda: Conv2D(3, 4, 3, padding=1), (2, 5, 5, 3)),
     (lambda: Conv2D(3, 5, 3, stride=2, padding=1), (2, 7, 6, 3)),
     (lambda: Conv2D(2, 3, 1), (2, 4, 4, 2)),
+    (lambda: Conv2D(1, 4, 3, padding=1), (2, 5, 6, 1)),
+    (lambda: Conv2D(1, 2, 2, stride=2), (2, 5, 5, 1)),
     (lambda: Conv2D(2, 3, 5, padding=2), (2, 6, 6, 2)),
     (lambda: BatchNorm2D(3), (4, 3, 5, 3)),
     (lambda: MaxPool2D(2), (3, 6, 5, 4)),

@@ -30,7 +30,8 @@ class BatchNorm2D(Layer):
     (channels,)) are state of the layer object, not parameters: no optimizer or mask touches them.
 
     Shapes: ``X`` (N, H, W, channels) -> same shape (any ``(..., channels)`` works, so
-    (N, channels) too); cache ``(xhat, inv_std, gamma)``, ``xhat`` of shape (N*H*W, channels).
+    (N, channels) too); cache ``(centred, inv_std, gamma, training)`` with ``centred = X - mean``
+    of shape (N*H*W, channels) and ``inv_std = 1 / sqrt(var + eps)`` of shape (channels,).
     """
 
     param_keys = ("gamma", "beta")
@@ -59,38 +60,39 @@ class BatchNorm2D(Layer):
                                  f"got input of shape {X.shape}")
             ones = np.ones(m, dtype=X.dtype)
             mean = (ones @ Xm) / m  # a matrix-vector product: much faster than Xm.sum(axis=0)
-            xhat = np.subtract(Xm, mean, out=buffer(scratch, "xhat", Xm.shape, X.dtype))
-            var = np.einsum("ij,ij->j", xhat, xhat) / m
+            centred = np.subtract(Xm, mean, out=buffer(scratch, "centred", Xm.shape, X.dtype))
+            var = np.einsum("ij,ij->j", centred, centred) / m
             momentum = self.momentum
             self.running_mean = (1 - momentum) * self.running_mean + momentum * mean
             self.running_var = (1 - momentum) * self.running_var + momentum * var * (m / (m - 1))
         else:
             mean, var = self.running_mean, self.running_var
-            xhat = np.subtract(Xm, mean, out=buffer(scratch, "xhat", Xm.shape, X.dtype))
+            centred = np.subtract(Xm, mean, out=buffer(scratch, "centred", Xm.shape, X.dtype))
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(X.dtype, copy=False)
-        xhat *= inv_std
-        out = np.multiply(xhat, gamma, out=buffer(scratch, "out", Xm.shape, X.dtype))
-        out += beta
-        return out.reshape(X.shape), (xhat, inv_std, gamma, training)
+        out = np.multiply(centred, gamma * inv_std, out=buffer(scratch, "out", Xm.shape, X.dtype))
+        out += beta  # out = gamma * xhat + beta with xhat = centred * inv_std
+        return out.reshape(X.shape), (centred, inv_std, gamma, training)
 
     def backward(self, params, dout, cache, need_dX=True, scratch=None):
-        xhat, inv_std, gamma, training = cache
-        dZ = dout.reshape(xhat.shape)
-        m = xhat.shape[0]
+        centred, inv_std, gamma, training = cache
+        dZ = dout.reshape(centred.shape)
+        m = centred.shape[0]
         ones = np.ones(m, dtype=dZ.dtype)
         dbeta = ones @ dZ
-        dgamma = np.einsum("ij,ij->j", dZ, xhat)
+        dgamma = np.einsum("ij,ij->j", dZ, centred) * inv_std  # sum(dZ * xhat)
         dX = None
         if need_dX:
-            dX = buffer(scratch, "dX", xhat.shape, dZ.dtype)
+            scale = gamma * inv_std
+            dX = buffer(scratch, "dX", centred.shape, dZ.dtype)
             if training:  # the batch statistics depend on every input: closed form of the chain rule
-                # dX = gamma * inv_std / m * (m * dZ - dbeta - xhat * dgamma)
-                dX = np.multiply(xhat, dgamma, out=dX)
-                dX += dbeta
-                np.subtract(m * dZ, dX, out=dX)
-                dX *= gamma * inv_std / m
+                # dX = scale / m * (m * dZ - dbeta - xhat * dgamma), xhat = centred * inv_std
+                correction = np.multiply(centred, scale * inv_std * dgamma / m,
+                                         out=buffer(scratch, "correction", centred.shape, dZ.dtype))
+                correction += scale * dbeta / m
+                dX = np.multiply(dZ, scale, out=dX)
+                dX -= correction
             else:  # a fixed affine map
-                dX = np.multiply(dZ, gamma * inv_std, out=dX)
+                dX = np.multiply(dZ, scale, out=dX)
             dX = dX.reshape(dout.shape)
         return dX, {"gamma": dgamma, "beta": dbeta}
 

@@ -40,6 +40,8 @@ def im2col(X: np.ndarray, kernel_size: int, stride: int, padding: int, scratch=N
     """
     n, height, width, channels = X.shape
     k = kernel_size
+    if channels == 1:
+        return _im2col_one_channel(X, k, stride, padding, scratch)
     if padding:
         padded = zeros_buffer(scratch, "padded", (n, height + 2 * padding, width + 2 * padding, channels), X.dtype)
         padded[:, padding:padding + height, padding:padding + width] = X  # the zero border is never written
@@ -53,6 +55,28 @@ def im2col(X: np.ndarray, kernel_size: int, stride: int, padding: int, scratch=N
         cols = np.empty((n, h_out, w_out, k, k, channels), dtype=X.dtype)
     np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
     return cols
+
+
+def _im2col_one_channel(X: np.ndarray, k: int, stride: int, padding: int, scratch=None) -> np.ndarray:
+    """:func:`im2col` for one input channel, tap by tap into a (k*k, N, H_out, W_out) array.
+
+    With one channel each patch row is only ``k`` values long, and a single strided copy
+    crawls; ``k*k`` copies of whole shifted images are faster. Returned as the transposed view
+    of shape (N, H_out, W_out, k, k, 1) that :func:`im2col` promises (not contiguous).
+    """
+    n, height, width, _ = X.shape
+    h_out, w_out = output_size(height, k, stride, padding), output_size(width, k, stride, padding)
+    padded = X[..., 0]
+    if padding:
+        padded = zeros_buffer(scratch, "padded", (n, height + 2 * padding, width + 2 * padding), X.dtype)
+        padded[:, padding:padding + height, padding:padding + width] = X[..., 0]
+    taps = buffer(scratch, "taps", (k, k, n, h_out, w_out), X.dtype)
+    if taps is None:
+        taps = np.empty((k, k, n, h_out, w_out), dtype=X.dtype)
+    for i in range(k):
+        for j in range(k):
+            taps[i, j] = padded[:, i:i + (h_out - 1) * stride + 1:stride, j:j + (w_out - 1) * stride + 1:stride]
+    return taps.transpose(2, 3, 4, 0, 1)[..., None]
 
 
 def col2im(dcols: np.ndarray, input_shape: tuple, stride: int, padding: int, scratch=None) -> np.ndarray:
@@ -181,7 +205,10 @@ class Conv2D(Layer):
             raise ValueError(f"Conv2D kernel_size={k} is larger than the padded input {X.shape[1:3]}")
         cols = im2col(X, k, self.stride, self.padding, scratch)
         n, h_out, w_out = cols.shape[:3]
-        cols = cols.reshape(n * h_out * w_out, k * k * c_in)
+        if c_in == 1:  # tap-major (k*k, N*H_out*W_out) underneath: its transpose is the (rows, k*k) matrix
+            cols = cols[..., 0].transpose(3, 4, 0, 1, 2).reshape(k * k, n * h_out * w_out).T
+        else:
+            cols = cols.reshape(n * h_out * w_out, k * k * c_in)
         Z = np.matmul(cols, W.reshape(k * k * c_in, c_out), out=buffer(scratch, "Z", (cols.shape[0], c_out), X.dtype))
         Z += b
         return Z.reshape(n, h_out, w_out, c_out), (cols, W, X.shape)
