@@ -28,7 +28,7 @@ import numpy as np
 
 from .._checks import check_choice, check_dtype, check_int, check_labels
 from .classifier import ClassifierMixin
-from .layers import Layer
+from .layers import Conv2D, Dense, Layer
 from .layers.activation import Activation
 from .layers.chain import backward_chain, forward_chain, split_params
 from .losses import LOSSES
@@ -246,8 +246,8 @@ class Sequential(ClassifierMixin):
         if count_correct:
             predicted = (Z[:, 0] > 0) if Z.shape[1] == 1 else Z.argmax(axis=1)
             correct = int(np.count_nonzero(predicted == y))
-        # the logits array is ours (no cache holds it unless the last layer is an activation): reuse it for dZ
-        loss, dZ = LOSSES[self.loss_name](Z, y, inplace=not isinstance(self.layers[-1], Activation))
+        # logits straight from a Dense or Conv2D are held by no cache: the loss may reuse them for dZ
+        loss, dZ = LOSSES[self.loss_name](Z, y, inplace=isinstance(self.layers[-1], (Dense, Conv2D)))
         _, grads = backward_chain(self.layers, self.params, dZ, caches, need_dX=False, scratches=scratches)
         for layer_grads, layer_masks in zip(grads, self.masks):
             for key, mask in layer_masks.items():
