@@ -1,11 +1,15 @@
 """Save and load a model (architecture, weights, masks, running statistics) as one ``.npz`` file.
 
-The file holds ``config`` (a JSON string: the class, ``MLP`` or ``Sequential``, and what
-rebuilds it: an MLP's arguments, or every layer's type and arguments), ``param{k}_{key}`` for
-every parameter, ``mask{k}_{key}`` for every mask that is set, and ``buffer{j}_{name}`` for
-the running statistics of leaf layer ``j``. ``np.load`` runs with ``allow_pickle=False``, so
-loading a file cannot execute code. Files of format 1 (MLPs saved by earlier versions, with
-``W{i}``/``b{i}``/``mask_W{i}``/``mask_b{i}``) still load.
+Two formats, both read by :func:`load_model`:
+
+- an ``MLP`` (format 1, unchanged since the first release): ``config`` (a JSON string with
+  ``layer_sizes``, ``activation``, ...), ``W{i}``/``b{i}`` for every layer and
+  ``mask_W{i}``/``mask_b{i}`` for every mask that is set;
+- any other ``Sequential`` (format 2): ``config`` with every layer's type and arguments,
+  ``param{k}_{key}`` for every parameter, ``mask{k}_{key}`` for every mask that is set, and
+  ``buffer{j}_{name}`` for the running statistics of leaf layer ``j``.
+
+``np.load`` runs with ``allow_pickle=False``, so loading a file cannot execute code.
 """
 from __future__ import annotations
 
@@ -45,24 +49,25 @@ def layer_from_config(config: dict):
     return LAYER_TYPES[kind](**config)
 
 
-def _config(model) -> dict:
-    from .network import MLP
+def _mlp_arrays(model) -> dict:
+    """Format 1: what an MLP has always been saved as (the same bytes as before Sequential existed)."""
+    config = {"format_version": 1, "layer_sizes": model.layer_sizes, "activation": model.activation,
+              "loss": model.loss_name, "init": model.init, "seed": model.seed, "dtype": model.dtype.name}
+    arrays = {"config": np.array(json.dumps(config))}
+    for i, (layer, masks) in enumerate(zip(model.params, model.masks)):
+        for key in ("W", "b"):
+            arrays[f"{key}{i}"] = layer[key]
+            if masks[key] is not None:
+                arrays[f"mask_{key}{i}"] = masks[key]
+    return arrays
 
-    config = {"format_version": FORMAT_VERSION, "seed": model.seed, "dtype": model.dtype.name, "loss": model.loss_name}
-    if isinstance(model, MLP):
-        config.update({"class": "MLP", "layer_sizes": model.layer_sizes, "activation": model.activation,
-                       "init": model.init})
-    else:
-        config.update({"class": "Sequential", "layers": [layer_config(layer) for layer in model.layers]})
-    return config
 
-
-def save_model(model, path) -> None:
-    """Write ``model`` to ``path`` (``.npz`` is appended if missing), atomically."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz")
-    arrays = {"config": np.array(json.dumps(_config(model)))}
+def _sequential_arrays(model) -> dict:
+    """Format 2: layer configs, parameters, masks and running statistics of any Sequential."""
+    config = {"format_version": FORMAT_VERSION, "class": "Sequential", "seed": model.seed,
+              "dtype": model.dtype.name, "loss": model.loss_name,
+              "layers": [layer_config(layer) for layer in model.layers]}
+    arrays = {"config": np.array(json.dumps(config))}
     for k, (layer, masks) in enumerate(zip(model.params, model.masks)):
         for key, value in layer.items():
             arrays[f"param{k}_{key}"] = value
@@ -71,6 +76,17 @@ def save_model(model, path) -> None:
     for j, values in enumerate(model.buffers()):
         for name, value in values.items():
             arrays[f"buffer{j}_{name}"] = value
+    return arrays
+
+
+def save_model(model, path) -> None:
+    """Write ``model`` to ``path`` (``.npz`` is appended if missing), atomically."""
+    from .network import MLP
+
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_suffix(path.suffix + ".npz")
+    arrays = _mlp_arrays(model) if isinstance(model, MLP) else _sequential_arrays(model)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())  # an interrupted save never leaves a half-written model
@@ -98,18 +114,18 @@ def load_model(path):
     from .sequential import Sequential
 
     config, arrays = _read(path)
-    if config.get("class", "MLP") == "MLP":
+    if config["format_version"] == 1:
         model = MLP(config["layer_sizes"], activation=config["activation"], loss=config["loss"],
                     init=config["init"], seed=config["seed"], dtype=config["dtype"])
+        names = "{key}{k}", "mask_{key}{k}"
     else:
         model = Sequential([layer_from_config(c) for c in config["layers"]], loss=config["loss"],
                            seed=config["seed"], dtype=config["dtype"])
-    old = config["format_version"] == 1
+        names = "param{k}_{key}", "mask{k}_{key}"
     for k, layer in enumerate(model.params):
         for key in layer:
-            name, mask_name = (f"{key}{k}", f"mask_{key}{k}") if old else (f"param{k}_{key}", f"mask{k}_{key}")
-            layer[key] = arrays[name].astype(model.dtype)
-            mask = arrays.get(mask_name)
+            layer[key] = arrays[names[0].format(key=key, k=k)].astype(model.dtype)
+            mask = arrays.get(names[1].format(key=key, k=k))
             model.masks[k][key] = None if mask is None else mask.astype(model.dtype)
     for j, leaf in enumerate(model.leaves()):
         values = {name: arrays[f"buffer{j}_{name}"].astype(model.dtype) for name in leaf.buffers()
