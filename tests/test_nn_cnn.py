@@ -269,3 +269,24 @@ def test_fold_batchnorm_keeps_evaluation_outputs_and_masks():
     assert np.all(folded.params[0]["W"][model.masks[0]["W"] == 0] == 0)
     alone = Sequential([GlobalAvgPool2D(), BatchNorm2D(1), Dense(1, 2)])  # nothing to fold into: kept
     assert isinstance(fold_batchnorm(alone).layers[1], BatchNorm2D)
+
+
+def test_an_mlp_file_keeps_format_1_and_a_shrunk_network_saves_its_real_sizes(tmp_path, images):
+    from adaprune_edu.nn import MLP
+
+    MLP([5, 4, 3]).save(tmp_path / "mlp")
+    with np.load(tmp_path / "mlp.npz") as data:
+        assert data.files == ["config", "W0", "b0", "W1", "b1"] and '"format_version": 1' in str(data["config"])
+    X, _ = images
+    model = Sequential([Conv2D(1, 4, 3, padding=1), BatchNorm2D(4), ReLU(), GlobalAvgPool2D(), Dense(4, 3)])
+    keep = [0, 2]  # remove output channels 1 and 3 by hand, as surgery would
+    model.params[0] = {"W": model.params[0]["W"][..., keep], "b": model.params[0]["b"][keep]}
+    model.params[1] = {k: v[keep] for k, v in model.params[1].items()}
+    model.masks[0], model.masks[1] = {"W": None, "b": None}, {"gamma": None, "beta": None}
+    bn = model.param_layers()[1]
+    bn.running_mean, bn.running_var = bn.running_mean[keep], bn.running_var[keep]
+    model.params[2] = {"W": model.params[2]["W"][keep], "b": model.params[2]["b"]}
+    model.save(tmp_path / "small")
+    loaded = load_model(tmp_path / "small.npz")
+    assert loaded.layers[0].out_channels == 2 and loaded.layers[1].channels == 2 and loaded.layers[4].n_in == 2
+    np.testing.assert_array_equal(loaded.eval().forward(X), model.eval().forward(X))

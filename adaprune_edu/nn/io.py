@@ -24,14 +24,27 @@ from .._files import atomic_write_bytes
 FORMAT_VERSION = 2
 
 
-def layer_config(layer) -> dict:
-    """``{"type": class name, **constructor arguments}``, nested for residual blocks."""
-    from .layers import Residual
+def layer_config(layer, params_of: dict | None = None) -> dict:
+    """``{"type": class name, **constructor arguments}``, nested for residual blocks.
+
+    ``params_of`` maps ``id(layer)`` to its parameter dict: the sizes are then read off the
+    parameters (a network shrunk by surgery has smaller arrays than its layers were built with).
+    """
+    from .layers import BatchNorm2D, Conv2D, Dense, Residual
 
     if isinstance(layer, Residual):
-        projection = None if layer.projection is None else layer_config(layer.projection)
-        return {"type": "Residual", "layers": [layer_config(inner) for inner in layer.layers], "projection": projection}
-    return {"type": type(layer).__name__, **layer.config()}
+        projection = None if layer.projection is None else layer_config(layer.projection, params_of)
+        return {"type": "Residual", "layers": [layer_config(inner, params_of) for inner in layer.layers],
+                "projection": projection}
+    config = {"type": type(layer).__name__, **layer.config()}
+    p = (params_of or {}).get(id(layer))
+    if p is not None and isinstance(layer, Conv2D):
+        config.update(in_channels=p["W"].shape[2], out_channels=p["W"].shape[3])
+    elif p is not None and isinstance(layer, Dense):
+        config.update(n_in=p["W"].shape[0], n_out=p["W"].shape[1])
+    elif p is not None and isinstance(layer, BatchNorm2D):
+        config.update(channels=p["gamma"].shape[0])
+    return config
 
 
 def layer_from_config(config: dict):
@@ -64,9 +77,10 @@ def _mlp_arrays(model) -> dict:
 
 def _sequential_arrays(model) -> dict:
     """Format 2: layer configs, parameters, masks and running statistics of any Sequential."""
+    params_of = {id(layer): p for layer, p in zip(model.param_layers(), model.params)}
     config = {"format_version": FORMAT_VERSION, "class": "Sequential", "seed": model.seed,
               "dtype": model.dtype.name, "loss": model.loss_name,
-              "layers": [layer_config(layer) for layer in model.layers]}
+              "layers": [layer_config(layer, params_of) for layer in model.layers]}
     arrays = {"config": np.array(json.dumps(config))}
     for k, (layer, masks) in enumerate(zip(model.params, model.masks)):
         for key, value in layer.items():
