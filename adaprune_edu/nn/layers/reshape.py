@@ -2,8 +2,8 @@
 
 Channels-last order: ``Flatten`` turns (N, H, W, C) into (N, H*W*C) with the channel index
 varying fastest, so feature ``(h*W + w)*C + c`` is pixel ``(h, w)`` of channel ``c``. (PyTorch's
-``nn.Flatten`` on NCHW data orders features ``(c*H + h)*W + w``; the ONNX exporter reorders
-the next dense layer's rows accordingly.)
+``nn.Flatten`` on NCHW data orders features ``(c*H + h)*W + w``; the ONNX exporter, whose graph
+is NCHW inside, transposes back to channels-last before its ``Flatten`` so the order is ours.)
 """
 from __future__ import annotations
 
