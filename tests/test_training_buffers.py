@@ -64,10 +64,38 @@ def test_a_callback_may_change_layer_shapes_between_epochs(digits):
 
 
 def test_workspace_shapes():
-    params = MLP([5, 4, 3]).params
-    ws = Workspace(params, 7)
-    assert ws.X.shape == (7, 5) and ws.y.shape == (7,)
-    assert [z.shape for z in ws.Z] == [(7, 4), (7, 3)]
-    assert ws.dA[0] is None and ws.dA[1].shape == (7, 4)
-    assert [(g["W"].shape, g["b"].shape) for g in ws.grads] == [((5, 4), (4,)), ((4, 3), (3,))]
-    assert param_layout(params) != param_layout(MLP([5, 6, 3]).params)
+    model = MLP([5, 4, 3], dtype="float64")
+    ws = Workspace(model.layers, 7, (5,), model.dtype)
+    assert ws.X.shape == (7, 5) and ws.y.shape == (7,) and len(ws.layers) == 3  # Dense, ReLU, Dense
+    ws.X[:] = np.random.default_rng(0).normal(size=(7, 5))
+    ws.y[:] = np.arange(7) % 3
+    _, grads = model._loss_and_grads(ws.X, ws.y, workspace=ws)
+    first, _, last = ws.layers
+    assert first["Z"].shape == (7, 4) and last["Z"].shape == (7, 3) and last["dX"].shape == (7, 4)
+    assert "dX" not in first  # the first layer's input is data: no gradient for it
+    assert grads[0]["W"] is first["dW"] and grads[1]["b"] is last["db"]  # the grads live in the workspace
+    assert [(g["W"].shape, g["b"].shape) for g in grads] == [((5, 4), (4,)), ((4, 3), (3,))]
+    assert param_layout(model.params) != param_layout(MLP([5, 6, 3]).params)
+
+
+def test_cnn_fit_is_bit_identical_to_the_plain_loop():
+    """The per-layer scratch arrays (im2col columns, BatchNorm, pooling, residual sums) change no number."""
+    from adaprune_edu import load_dataset
+    from adaprune_edu.nn import BatchNorm2D, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D, ReLU, Residual, Sequential
+
+    data = load_dataset("digits", seed=0, images=True)
+    X, y = data.X_train[:300], data.y_train[:300]
+    fitted = Sequential([Conv2D(1, 4, 3, padding=1), BatchNorm2D(4), ReLU(), MaxPool2D(2),
+                         Residual([Conv2D(4, 4, 3, padding=1), BatchNorm2D(4), ReLU()]),
+                         Residual([Conv2D(4, 6, 3, stride=2, padding=1)], projection=Conv2D(4, 6, 1, stride=2)),
+                         ReLU(), GlobalAvgPool2D(), Dense(6, 10)], seed=2)
+    fitted.set_mask(2, np.random.default_rng(0).random((3, 3, 4, 4)) < 0.5)
+    plain = fitted.copy()
+    fitted.fit(X, y, epochs=2, batch_size=64, optimizer=Momentum(0.05, 0.9), progress=False)  # 300 = 4 * 64 + 44
+    plain_training(plain, X, y, epochs=2, batch_size=64, optimizer=Momentum(0.05, 0.9))
+    for a, b in zip(fitted.params, plain.params):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    for a, b in zip(fitted.buffers(), plain.buffers()):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
