@@ -8,6 +8,15 @@ Everything comes with scikit-learn (bundled files or generators): nothing is dow
 
 Features are standardised with the mean and standard deviation of the *training* split
 only, so no information from validation or test data leaks into training.
+
+``load_dataset("digits", images=True)`` gives the same samples and splits as images for a
+convolutional network, channels-last (NHWC): ``X_*`` of shape (n_samples, 8, 8, 1), pixel
+``(row, column)`` of the 8x8 image at ``X[n, row, column, 0]``. Images are standardised with
+one mean and one standard deviation over all training pixels (not per pixel: a convolution
+applies the same filter at every position, so every position should be on the same scale).
+
+>>> load_dataset("digits", images=True).X_train.shape
+(1078, 8, 8, 1)
 """
 from __future__ import annotations
 
@@ -37,9 +46,10 @@ DATASETS = ("digits", "breast_cancer", "moons", "easy", "medium", "hard")
 class Dataset:
     """A classification dataset split three ways.
 
-    ``X_*`` have shape (n_split_samples, n_features); ``y_*`` hold int labels in
-    [0, n_classes). ``mean`` and ``scale`` are the training-split statistics used to
-    standardise all three splits.
+    ``X_*`` have shape (n_split_samples, n_features), or (n_split_samples, height, width,
+    channels) for images; ``y_*`` hold int labels in [0, n_classes). ``mean`` and ``scale`` are
+    the training-split statistics used to standardise all three splits (per feature, or one
+    value each for images).
     """
 
     name: str
@@ -54,7 +64,13 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
-        return self.X_train.shape[1]
+        """Values per sample (height * width * channels for images)."""
+        return int(np.prod(self.X_train.shape[1:]))
+
+    @property
+    def sample_shape(self) -> tuple:
+        """Shape of one sample: ``(n_features,)``, or ``(height, width, channels)`` for images."""
+        return self.X_train.shape[1:]
 
     @property
     def n_classes(self) -> int:
@@ -81,7 +97,8 @@ def _raw(name: str, seed: int):
 
 
 def load_dataset(name: str = "digits", seed: int = 0, val_size: float = 0.2,
-                 test_size: float = 0.2, standardize: bool = True, dtype="float32") -> Dataset:
+                 test_size: float = 0.2, standardize: bool = True, dtype="float32",
+                 images: bool = False) -> Dataset:
     """Load an embedded dataset and split it into train / validation / test.
 
     Parameters
@@ -93,11 +110,17 @@ def load_dataset(name: str = "digits", seed: int = 0, val_size: float = 0.2,
     val_size, test_size : fractions of the whole dataset, each in (0, 0.5].
     standardize : bool; zero mean, unit variance using training statistics.
     dtype : dtype of the ``X`` arrays.
+    images : bool; for "digits" only: ``X_*`` of shape (n_samples, 8, 8, 1), channels-last,
+        standardised with one mean and standard deviation over all training pixels.
     """
     check_choice("name", name, DATASETS)
     seed = check_int("seed", seed, minimum=0)
     val_size = check_float("val_size", val_size, minimum=0.0, maximum=0.5, strict_min=True)
     test_size = check_float("test_size", test_size, minimum=0.0, maximum=0.5, strict_min=True)
+    if not isinstance(images, bool):
+        raise TypeError(f"images={images!r} must be True or False")
+    if images and name != "digits":
+        raise ValueError(f"images=True needs name='digits' (the only image dataset), got name={name!r}")
     X, y = _raw(name, seed)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
@@ -105,14 +128,17 @@ def load_dataset(name: str = "digits", seed: int = 0, val_size: float = 0.2,
         X, y, test_size=test_size, random_state=seed, stratify=y)
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, test_size=val_size / (1 - test_size), random_state=seed, stratify=y_rest)
-    if standardize:
+    if standardize and images:
+        mean, scale = np.array([X_train.mean()]), np.array([X_train.std()])
+    elif standardize:
         mean = X_train.mean(axis=0)
         scale = X_train.std(axis=0)
         scale[scale == 0] = 1.0  # constant features (digits' blank corner pixels)
     else:
         mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
     def prepare(A):
-        return ((A - mean) / scale).astype(dtype)
+        A = ((A - mean) / scale).astype(dtype)
+        return A.reshape(-1, 8, 8, 1) if images else A
 
     return Dataset(name, prepare(X_train), y_train, prepare(X_val), y_val, prepare(X_test), y_test,
                    mean=mean, scale=scale)

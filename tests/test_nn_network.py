@@ -221,12 +221,17 @@ def test_sparsity_counts_zero_weights(small_model):
     assert small_model.sparsity() == pytest.approx(20 / (20 + 12 + 9))
 
 
-def test_a_written_weight_is_masked_again_before_use(small_model, tiny_batch):
-    X, _ = tiny_batch
+def test_reading_the_model_writes_nothing_and_apply_masks_restores_the_invariant(small_model, tiny_batch):
+    """Masks are applied where weights change (set_mask, optimizer steps), not on every read."""
+    X, y = tiny_batch
     small_model.set_mask(0, np.zeros((5, 4)))
     reference = small_model.forward(X)
-    small_model.params[0]["W"][:] = 3.0  # writes into a masked parameter...
-    np.testing.assert_array_equal(small_model.forward(X), reference)  # ...do not leak into outputs
+    small_model.params[0]["W"][:] = 3.0  # a hand-written change to a masked parameter...
+    small_model.forward(X)
+    small_model.loss(X, y)
+    assert np.all(small_model.params[0]["W"] == 3.0)  # ...is not undone by reading the model
+    small_model.apply_masks()  # ...but by applying the masks, as every optimizer step does
+    np.testing.assert_array_equal(small_model.forward(X), reference)
 
 
 # ---------------------------------------------------------------- copies and files

@@ -64,10 +64,15 @@ def test_a_callback_may_change_layer_shapes_between_epochs(digits):
 
 
 def test_workspace_shapes():
-    params = MLP([5, 4, 3]).params
-    ws = Workspace(params, 7)
-    assert ws.X.shape == (7, 5) and ws.y.shape == (7,)
-    assert [z.shape for z in ws.Z] == [(7, 4), (7, 3)]
-    assert ws.dA[0] is None and ws.dA[1].shape == (7, 4)
-    assert [(g["W"].shape, g["b"].shape) for g in ws.grads] == [((5, 4), (4,)), ((4, 3), (3,))]
-    assert param_layout(params) != param_layout(MLP([5, 6, 3]).params)
+    model = MLP([5, 4, 3], dtype="float64")
+    ws = Workspace(model.layers, 7, (5,), model.dtype)
+    assert ws.X.shape == (7, 5) and ws.y.shape == (7,) and len(ws.layers) == 3  # Dense, ReLU, Dense
+    ws.X[:] = np.random.default_rng(0).normal(size=(7, 5))
+    ws.y[:] = np.arange(7) % 3
+    _, grads = model._loss_and_grads(ws.X, ws.y, workspace=ws)
+    first, _, last = ws.layers
+    assert first["Z"].shape == (7, 4) and last["Z"].shape == (7, 3) and last["dX"].shape == (7, 4)
+    assert "dX" not in first  # the first layer's input is data: no gradient for it
+    assert grads[0]["W"] is first["dW"] and grads[1]["b"] is last["db"]  # the grads live in the workspace
+    assert [(g["W"].shape, g["b"].shape) for g in grads] == [((5, 4), (4,)), ((4, 3), (3,))]
+    assert param_layout(model.params) != param_layout(MLP([5, 6, 3]).params)

@@ -5,27 +5,28 @@ gradient ``dA`` and that cache and returns ``dZ``. For all three functions the
 derivative can be written from the output ``A`` alone, so the cache is ``A``.
 
 Shapes: ``Z``, ``A``, ``dA``, ``dZ`` are all (n_samples, n_units).
-The forward functions may overwrite ``Z`` (``inplace=True``) to save memory;
-the backward functions may overwrite ``dA``.
+The forward functions may overwrite ``Z`` (``inplace=True``) to save memory, or write into
+a given array ``out``; the backward functions likewise with ``dA``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def relu_forward(Z: np.ndarray, inplace: bool = False):
+def relu_forward(Z: np.ndarray, inplace: bool = False, out: np.ndarray | None = None):
     """ReLU: ``A = max(Z, 0)``. Returns ``(A, cache)``."""
     # Against a row of zeros (broadcast down the rows) rather than the scalar 0: same result,
     # but NumPy then takes its vectorised loop, about 2.5x faster on a (64, 512) batch.
     zeros = np.zeros(Z.shape[-1], dtype=Z.dtype)
-    A = np.maximum(Z, zeros, out=Z if inplace else None)
+    A = np.maximum(Z, zeros, out=Z if inplace else out)
     return A, A
 
 
-def relu_backward(dA: np.ndarray, cache: np.ndarray, inplace: bool = False) -> np.ndarray:
+def relu_backward(dA: np.ndarray, cache: np.ndarray, inplace: bool = False,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """``dZ = dA * [A > 0]``."""
     A = cache
-    return np.multiply(dA, A > 0, out=dA if inplace else None)
+    return np.multiply(dA, A > 0, out=dA if inplace else out)
 
 
 def sigmoid(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -38,30 +39,32 @@ def sigmoid(Z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.divide(numerator, 1.0 + E, out=out)
 
 
-def sigmoid_forward(Z: np.ndarray, inplace: bool = False):
+def sigmoid_forward(Z: np.ndarray, inplace: bool = False, out: np.ndarray | None = None):
     """Sigmoid. Returns ``(A, cache)``."""
-    A = sigmoid(Z, out=Z if inplace else None)
+    A = sigmoid(Z, out=Z if inplace else out)
     return A, A
 
 
-def sigmoid_backward(dA: np.ndarray, cache: np.ndarray, inplace: bool = False) -> np.ndarray:
+def sigmoid_backward(dA: np.ndarray, cache: np.ndarray, inplace: bool = False,
+                     out: np.ndarray | None = None) -> np.ndarray:
     """``dZ = dA * A * (1 - A)``."""
     A = cache
-    dZ = np.multiply(dA, A, out=dA if inplace else None)
+    dZ = np.multiply(dA, A, out=dA if inplace else out)
     dZ *= 1 - A
     return dZ
 
 
-def tanh_forward(Z: np.ndarray, inplace: bool = False):
+def tanh_forward(Z: np.ndarray, inplace: bool = False, out: np.ndarray | None = None):
     """Hyperbolic tangent. Returns ``(A, cache)``."""
-    A = np.tanh(Z, out=Z if inplace else None)
+    A = np.tanh(Z, out=Z if inplace else out)
     return A, A
 
 
-def tanh_backward(dA: np.ndarray, cache: np.ndarray, inplace: bool = False) -> np.ndarray:
+def tanh_backward(dA: np.ndarray, cache: np.ndarray, inplace: bool = False,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """``dZ = dA * (1 - A**2)``."""
     A = cache
-    return np.multiply(dA, 1 - A * A, out=dA if inplace else None)
+    return np.multiply(dA, 1 - A * A, out=dA if inplace else out)
 
 
 ACTIVATIONS = {

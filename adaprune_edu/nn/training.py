@@ -8,6 +8,9 @@ pruned weight stay exactly zero; without it, momentum would bring it back.
 Two things here are only about speed and change no number: every batch reuses arrays
 allocated once per batch size (:mod:`.workspace`), and the loop runs NumPy's matrix
 products on one BLAS thread (:func:`one_blas_thread`).
+
+Batches run in training mode (BatchNorm uses batch statistics); validation data is evaluated
+in evaluation mode; the model is left in the mode it had before.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import time
 
 import numpy as np
 
-from .._checks import check_features, check_int, check_labels
+from .._checks import check_int, check_labels
 from .losses import LOSSES
 from .optim import make_optimizer
 from .workspace import Workspace, param_layout
@@ -32,8 +35,8 @@ def _progress_bar(epochs: int, enabled: bool):
 
 
 def _evaluate(model, X: np.ndarray, y: np.ndarray):
-    """Mean loss and accuracy on checked arrays: one forward pass, no backward."""
-    Z = model.forward(X)
+    """Mean loss and accuracy on checked arrays: one forward pass in evaluation mode, no backward."""
+    Z = model._logits_for_prediction(X)
     predicted = (Z[:, 0] > 0) if Z.shape[1] == 1 else Z.argmax(axis=1)
     loss, _ = LOSSES[model.loss_name](Z, y)
     return loss, float(np.mean(predicted == y))
@@ -45,8 +48,8 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
 
     Parameters
     ----------
-    model : MLP
-    X : array of shape (n_samples, n_features)
+    model : Sequential (an MLP, a CNN, ...)
+    X : array of shape (n_samples, n_features), or (n_samples, height, width, channels) for images
     y : array of shape (n_samples,) with class labels in [0, n_classes)
     epochs : int >= 0
     batch_size : int >= 1
@@ -67,7 +70,7 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
     -------
     history : dict of lists, also stored as ``model.history_``
     """
-    X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
+    X = model._check_X("X", X)
     y = check_labels("y", y, X.shape[0], model.n_classes)
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -75,8 +78,7 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        X_val = check_features("validation_data[0]", validation_data[0], model.n_features)
-        X_val = X_val.astype(model.dtype, copy=False)
+        X_val = model._check_X("validation_data[0]", validation_data[0])
         y_val = check_labels("validation_data[1]", validation_data[1], X_val.shape[0], model.n_classes)
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty={penalty!r} must be callable: penalty(params) -> (value, grads)")
@@ -95,13 +97,16 @@ def train(model, X, y, epochs=30, batch_size=64, optimizer="momentum", learning_
     opt.apply_masks(model.masks)
     bar = _progress_bar(epochs, progress)
     workspaces, layout = {}, None  # batch size -> preallocated buffers (see workspace.py)
+    was_training = model.training
     with one_blas_thread():
         for epoch in range(epochs):
             start = time.perf_counter()
             if param_layout(model.params) != layout:  # first epoch, or a callback changed the shapes
                 workspaces, layout = {}, param_layout(model.params)
+            model.train()
             train_loss, train_accuracy = _train_one_epoch(model, X, y, batch_size, shuffle, opt, penalty,
                                                           workspaces)
+            model.train(was_training)
             history["loss"].append(train_loss)
             history["epoch_time"].append(time.perf_counter() - start)
             history["train_accuracy"].append(train_accuracy)
@@ -136,7 +141,7 @@ def _train_one_epoch(model, X, y, batch_size, shuffle, opt, penalty, workspaces)
         size = min(batch_size, n - lo)
         ws = workspaces.get(size)
         if ws is None:
-            ws = workspaces[size] = Workspace(model.params, size)
+            ws = workspaces[size] = Workspace(model.layers, size, X.shape[1:], X.dtype)
         if shuffle:  # gather this batch's rows of the shuffled order into the buffers
             rows = order[lo:lo + size]  # a permutation: always in range, "clip" never clips
             Xb = np.take(X, rows, axis=0, out=ws.X, mode="clip")

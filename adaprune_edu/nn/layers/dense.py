@@ -2,11 +2,16 @@
 
 Weights are stored ``(n_in, n_out)`` so the forward pass reads like the maths,
 ``Z = X @ W + b``. A pruning mask, if any, lives next to the weights (see
-:class:`adaprune_edu.nn.network.MLP`); the layer itself only multiplies.
+:class:`adaprune_edu.nn.sequential.Sequential`); the layer itself only multiplies.
+The functions :func:`dense_forward` and :func:`dense_backward` are the maths;
+:class:`Dense` is the layer object a :class:`~adaprune_edu.nn.sequential.Sequential` holds.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..._checks import check_choice, check_int
+from .base import Layer, buffer, check_ndim
 
 
 def dense_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray, out: np.ndarray | None = None):
@@ -70,3 +75,46 @@ def he_normal(n_in: int, n_out: int, rng: np.random.Generator, dtype) -> np.ndar
 
 
 INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
+
+
+class Dense(Layer):
+    """Fully connected layer ``Z = X @ W + b`` (PyTorch's ``nn.Linear(in_features, out_features)``).
+
+    Parameters
+    ----------
+    n_in, n_out : int >= 1
+        Input and output widths. ``params`` is ``{"W": (n_in, n_out), "b": (n_out,)}``.
+    init : {"glorot", "he"}
+        Weight initialisation (biases start at zero).
+
+    Shapes: ``X`` (n_samples, n_in) -> ``Z`` (n_samples, n_out); cache ``(X, W)``.
+    """
+
+    param_keys = ("W", "b")
+    input_ndim = 2
+
+    def __init__(self, n_in: int, n_out: int, init: str = "glorot"):
+        self.n_in = check_int("n_in", n_in, minimum=1)
+        self.n_out = check_int("n_out", n_out, minimum=1)
+        check_choice("init", init, INITIALIZERS)
+        self.init = init
+
+    def init_params(self, rng, dtype):
+        return {"W": INITIALIZERS[self.init](self.n_in, self.n_out, rng, dtype), "b": np.zeros(self.n_out, dtype=dtype)}
+
+    def forward(self, params, X, training=False, scratch=None):
+        check_ndim("Dense", X, 2, "(n_samples, n_in)")
+        W = params["W"]
+        return dense_forward(X, W, params["b"], out=buffer(scratch, "Z", (X.shape[0], W.shape[1]), X.dtype))
+
+    def backward(self, params, dout, cache, need_dX=True, scratch=None):
+        X, W = cache
+        out = None
+        if scratch is not None:
+            out = (buffer(scratch, "dX", X.shape, X.dtype) if need_dX else None,
+                   buffer(scratch, "dW", W.shape, W.dtype), buffer(scratch, "db", (W.shape[1],), W.dtype))
+        dX, dW, db = dense_backward(dout, cache, need_dX=need_dX, out=out)
+        return dX, {"W": dW, "b": db}
+
+    def config(self):
+        return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
