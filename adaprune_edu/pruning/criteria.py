@@ -44,9 +44,9 @@ And :func:`random_scores`, the baseline every honest comparison needs; and
 """
 from __future__ import annotations
 
-import numpy as np
-
 from contextlib import contextmanager
+
+import numpy as np
 
 from .._checks import check_features, check_int, check_labels
 from .groups import unit_view

@@ -101,6 +101,7 @@ class _Space:
     size: int
     kind: str
     name: str
+    order: int = -1  # creation order: the earliest space of a residual tie names it
     prunable: bool = True
     own: list = field(default_factory=list)
     reads: list = field(default_factory=list)
@@ -117,7 +118,7 @@ class _Space:
 
 def _merge(a: _Space, b: _Space) -> _Space:
     """The channel space of ``a + b`` (a residual add): one set of units, fed by both."""
-    a, b = a.root(), b.root()
+    a, b = sorted((a.root(), b.root()), key=lambda space: space.order)
     if a is b:
         return a
     if a.size != b.size:
@@ -172,7 +173,7 @@ class _Walk:
         space.reads.append(Slice(index, "W", 0 if name == "Dense" else 2, n_in // space.size))
         out_axis = 1 if name == "Dense" else 3
         new = _Space(W.shape[out_axis], "neuron" if name == "Dense" else "channel", f"{name} params[{index}]",
-                     own=[Slice(index, "W", out_axis), Slice(index, "b", 0)], producers=[index])
+                     order=len(self.spaces), own=[Slice(index, "W", out_axis), Slice(index, "b", 0)], producers=[index])
         self.spaces.append(new)
         self.param += 1
         return new
@@ -209,7 +210,7 @@ def layer_groups(model) -> list:
     for space in walk.spaces:
         if space.alias is None and space.prunable:
             found.append(LayerGroups(space.name, space.size, space.kind, tuple(space.own), tuple(space.reads),
-                                     tuple(space.producers), tuple(space.steps)))
+                                     tuple(sorted(space.producers)), tuple(space.steps)))
     return found
 
 
