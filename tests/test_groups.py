@@ -215,3 +215,15 @@ def test_sigmoid_constant_neuron_is_folded_exactly():
     small = shrink(model)
     assert small.params[0]["W"].shape == (3, 3)
     np.testing.assert_allclose(small.forward(X), model.forward(X), atol=1e-12)
+
+
+def test_sensitivity_scan_of_a_cnn_covers_every_layer_of_channels():
+    from adaprune_edu.pruning import sensitivity_scan
+
+    model = cnn((4, 6, 8), seed=0).eval()
+    X, y = _images(20), np.arange(20) % 10
+    table = sensitivity_scan(model, X, y, sparsities=[0.5], granularity="structured")
+    assert table.layers == [0, 1, 2]
+    assert [round(row["achieved"], 3) for row in table.rows] == [0.5, 0.5, 0.5]
+    weights = sensitivity_scan(model, X, y, sparsities=[0.5])
+    assert weights.layers == [0, 1, 2, 3]  # three convolutions and the dense layer

@@ -1,4 +1,4 @@
-"""Pruning a whole :class:`~adaprune_edu.nn.MLP`: scores -> masks -> ``model.set_mask``.
+"""Pruning a whole network (an MLP or a CNN): scores -> masks -> ``model.set_mask``.
 
 Two entry points, both adding to the masks a model already has (pruned stays pruned):
 
@@ -8,12 +8,15 @@ Two entry points, both adding to the masks a model already has (pruned stays pru
   before (it never un-prunes: a target below the current sparsity changes nothing).
 
 Granularity
-    ``"unstructured"``: individual weights of every layer, output layer included
-    (biases are never pruned individually).
-    ``"structured"``: whole hidden neurons. Removing neuron ``j`` of hidden layer ``l``
-    masks column ``j`` of ``W[l]``, ``b[l][j]`` and row ``j`` of ``W[l+1]``; the network
-    then behaves exactly as if the neuron were gone, and :mod:`.surgery` can cut it out.
-    Output units are never removed.
+    ``"unstructured"``: individual weights of every Dense and Conv2D layer, output layer
+    included (biases and BatchNorm parameters are never pruned individually).
+    ``"structured"``: whole groups (:mod:`.groups`): hidden neurons and convolution channels.
+    Removing neuron ``j`` of hidden layer ``l`` masks column ``j`` of ``W[l]``, ``b[l][j]``
+    and row ``j`` of ``W[l+1]``; removing a channel masks its filter, bias, BatchNorm entries
+    and every weight that reads it (channels tied by a residual add go together). The network
+    then behaves exactly as if the unit were gone, and :mod:`.surgery` can cut it out.
+    Input and output units are never removed. An MLP and a CNN take the same path: the groups
+    are derived from the layers, and every step below works on "layers of groups".
     ``"hybrid"``: structured first, then unstructured within what remains.
 
 Scope
@@ -31,16 +34,17 @@ Scope
     the input off: every sample gets the same output (``b`` of the last layer), and
     :func:`.surgery.shrink` turns the network into ``[64, 1, 1, 10]`` (the layers before the
     empty one feed nothing any more; one zero-weight placeholder neuron per layer). Use
-    ``scope="layer"`` or per-layer amounts to keep every layer alive (the adaptive
-    controller does so for neurons by default), and check :func:`neuron_masks`.
+    ``scope="layer"``, per-layer amounts or ``min_per_layer=1`` (or more) to keep every layer
+    alive (the adaptive controller uses ``scope="layer"`` for neurons by default), and check
+    :func:`neuron_masks`.
     ``"layer"``: the same fraction in every layer.
-    A list: one amount (or target) per layer -- per dense layer for unstructured,
-    per hidden layer for structured.
+    A list: one amount (or target) per layer -- per Dense/Conv2D layer for unstructured,
+    per layer of groups (hidden layer, convolution) for structured.
 
 Criteria
-    ``criterion`` names one of :data:`.model_scores.CRITERIA` ("magnitude", "gradient",
-    "taylor", "activation", "apoz", "random"); :mod:`.model_scores` turns it into scores,
-    :mod:`.model_masks` reads and writes the masks. Both are re-exported here.
+    ``criterion`` names an entry of :data:`.registry.REGISTRY` ("magnitude", "gradient",
+    "taylor", "activation", "apoz", "random", "taylor_activation", "bn_scale"); :mod:`.registry`
+    turns it into scores, :mod:`.model_masks` reads and writes the masks. Both are re-exported here.
 
 Scores are ranked as they are (higher = keep; the built-in ones are all >= 0); ties are
 broken by position (stable sort): lowest layer, then lowest index, goes first. The
