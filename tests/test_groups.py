@@ -227,3 +227,20 @@ def test_sensitivity_scan_of_a_cnn_covers_every_layer_of_channels():
     assert [round(row["achieved"], 3) for row in table.rows] == [0.5, 0.5, 0.5]
     weights = sensitivity_scan(model, X, y, sparsities=[0.5])
     assert weights.layers == [0, 1, 2, 3]  # three convolutions and the dense layer
+
+
+@pytest.mark.parametrize("make", [_flatten_cnn, _residual_cnn, lambda seed=0: cnn((6, 8, 10), seed=seed)])
+def test_fold_batchnorm_equals_the_network_in_eval_mode(make):
+    from adaprune_edu.pruning.surgery import fold_batchnorm
+
+    model = _randomise_batchnorm(make(seed=2), seed=3).eval()
+    prune_model(model, 0.5, granularity="structured", scope="layer")
+    X = _images()
+    for network in (model, shrink(model)):
+        folded = fold_batchnorm(network)
+        n_bn = sum(isinstance(layer, BatchNorm2D) for layer in network.leaves())
+        assert n_bn > 0 and not any(isinstance(layer, BatchNorm2D) for layer in folded.leaves())
+        assert len(folded.params) == len(network.params) - n_bn
+        expected = network.eval().forward(X)
+        assert np.max(np.abs(folded.forward(X) - expected)) <= 1e-5 * max(1.0, np.max(np.abs(expected)))
+    assert any(isinstance(layer, BatchNorm2D) for layer in model.leaves())  # the original keeps its BatchNorms
