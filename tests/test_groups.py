@@ -244,3 +244,15 @@ def test_fold_batchnorm_equals_the_network_in_eval_mode(make):
         expected = network.eval().forward(X)
         assert np.max(np.abs(folded.forward(X) - expected)) <= 1e-5 * max(1.0, np.max(np.abs(expected)))
     assert any(isinstance(layer, BatchNorm2D) for layer in model.leaves())  # the original keeps its BatchNorms
+
+
+def test_hybrid_pruning_of_a_cnn_removes_channels_then_weights():
+    from adaprune_edu.pruning import global_sparsity, removable_neurons
+
+    model = cnn((6, 8, 10), seed=0)
+    X, y = _images(8), np.arange(8) % 10
+    prune_model(model, 0.5, granularity="hybrid", criterion="taylor", X=X, y=y)
+    assert global_sparsity(model) == 0.5
+    removed = [int((~a).sum()) for a in neuron_masks(model)]
+    assert sum(removed) == 6  # structured_fraction 0.5: a quarter of the 24 channels
+    assert [int(r.sum()) for r in removable_neurons(model)] == removed
