@@ -3,10 +3,10 @@ import doctest
 
 import pytest
 
-from adaprune_edu.pruning import amount, criteria, masks, model, regularizers, schedules
+from adaprune_edu.pruning import amount, criteria, groups, masks, model, regularizers, schedules
 
 
-@pytest.mark.parametrize("module", [amount, masks, criteria, regularizers, schedules, model])
+@pytest.mark.parametrize("module", [amount, masks, criteria, regularizers, schedules, model, groups])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0

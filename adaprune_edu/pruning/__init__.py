@@ -5,13 +5,15 @@ Read in this order:
 - :mod:`.amount` -- what ``amount`` means (PyTorch's rule);
 - :mod:`.masks` -- ``torch.nn.utils.prune``'s functions on NumPy arrays (scores -> mask);
 - :mod:`.patterns` -- N:M (2:4) and block masks: fixed patterns that hardware and kernels skip;
-- :mod:`.criteria` -- importance scores: magnitude, gradient, Taylor, activation, APoZ, random;
+- :mod:`.groups` -- what is removed together (neurons, channels, residual ties), derived from the network;
+- :mod:`.criteria` -- importance scores: magnitude, gradient, Taylor, activation, APoZ, BatchNorm scale, random;
+- :mod:`.registry` -- the criteria by name: what each needs and which granularities it serves;
+- :mod:`.probe` -- layer outputs and the loss gradient there, for the data-driven criteria;
 - :mod:`.regularizers` -- L1 and group-lasso penalties that drive weights / neurons to zero;
 - :mod:`.schedules` -- one-shot, iterative and gradual (AGP) sparsity targets per step;
-- :mod:`.model_masks` -- a whole MLP's masks: sparsities, which neurons are gone, removing neurons;
-- :mod:`.model_scores` -- importance scores for a whole MLP, by criterion name;
-- :mod:`.model` -- pruning a whole MLP: granularity, scope, absolute targets;
-- :mod:`.surgery` -- cutting removed neurons out: a physically smaller network;
+- :mod:`.model_masks` -- a whole network's masks: sparsities, which groups are gone, removing groups;
+- :mod:`.model` -- pruning a whole network (MLP or CNN): granularity, scope, absolute targets;
+- :mod:`.surgery` -- cutting removed groups out: a physically smaller network;
 - :mod:`.sparse` -- CSR export and a sparse forward pass;
 - :mod:`.report` -- what a pruned model costs: params, FLOPs, bytes, latency;
 - :mod:`.sensitivity` -- one layer at a time: how much can each layer lose?
@@ -21,15 +23,21 @@ from .adaptive import AdaptivePruner
 from .amount import compute_count, fraction_of_remaining
 from .criteria import (
     accumulated_gradient,
+    activation_taylor,
     apoz,
+    batchnorm_scale,
     combine,
+    group_taylor,
     magnitude,
     mean_activation,
     neuron_norms,
     random_scores,
     taylor,
     taylor_neurons,
+    unit_apoz,
+    unit_mean_activation,
 )
+from .groups import LayerGroups, Slice, alive_units, count_macs, layer_groups, remove_units
 from .masks import (
     custom_from_mask,
     global_unstructured,
@@ -56,7 +64,8 @@ from .model import (
 )
 from .paired import PairedDrop, paired_drop, split_validation
 from .patterns import block_mask, block_norms, n_m_mask
-from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
+from .registry import GROUP_ONLY, REGISTRY, Criterion, group_scores
+from .regularizers import BatchNormL1Penalty, GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
 from .report import COST_METRICS, CompressionReport, compression_report, inference_function, resource_cost
 from .schedules import Iterative, OneShot, Polynomial
 from .sensitivity import SensitivityTable, sensitivity_scan
@@ -78,4 +87,7 @@ __all__ = [
     "sensitivity_scan", "SensitivityTable", "AdaptivePruner",
     "n_m_mask", "block_mask", "block_norms",
     "PairedDrop", "paired_drop", "split_validation",
+    "layer_groups", "LayerGroups", "Slice", "alive_units", "remove_units", "count_macs",
+    "REGISTRY", "Criterion", "GROUP_ONLY", "group_scores",
+    "group_taylor", "activation_taylor", "unit_mean_activation", "unit_apoz", "batchnorm_scale", "BatchNormL1Penalty",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 from .._checks import check_choice, check_float
 from .model_masks import _weight_mask, neuron_masks, set_neuron_mask
 
-__all__ = ["L1Penalty", "GroupLassoPenalty", "zeroed_weights", "zeroed_neurons", "prune_small"]
+__all__ = ["L1Penalty", "GroupLassoPenalty", "BatchNormL1Penalty", "zeroed_weights", "zeroed_neurons", "prune_small"]
 
 
 class L1Penalty:
@@ -57,6 +57,9 @@ class L1Penalty:
         value = 0.0
         grads = []
         for layer in params:
+            if "W" not in layer:  # BatchNorm: not a weight
+                grads.append(None)
+                continue
             W = layer["W"]
             value += float(np.abs(W).sum())
             grads.append({"W": (self.strength * np.sign(W)).astype(W.dtype, copy=False)})
@@ -110,6 +113,41 @@ class GroupLassoPenalty:
 
     def __repr__(self):
         return f"GroupLassoPenalty(strength={self.strength})"
+
+
+class BatchNormL1Penalty:
+    """Network Slimming's sparsity term: ``strength * sum over BatchNorm layers of sum |gamma|``.
+
+    Liu et al. (2017, "Learning Efficient Convolutional Networks through Network Slimming")
+    train with this L1 penalty on BatchNorm's scale factors, so that the channels the task does
+    not need end with ``gamma`` near zero; ``criterion="bn_scale"`` then ranks channels by
+    ``|gamma|``. The subgradient at 0 is 0. Only parameter dicts with a ``gamma`` are penalised.
+
+    Examples
+    --------
+    >>> value, grads = BatchNormL1Penalty(0.1)([{"W": np.ones((1, 2)), "b": np.zeros(2)},
+    ...                                        {"gamma": np.array([2.0, -0.5]), "beta": np.zeros(2)}])
+    >>> round(value, 6), grads[0], grads[1]["gamma"]
+    (0.25, None, array([ 0.1, -0.1]))
+    """
+
+    def __init__(self, strength):
+        self.strength = check_float("strength", strength, minimum=0.0)
+
+    def __call__(self, params):
+        """Return ``(value, grads)``; ``grads`` mirrors ``params``, ``{"gamma": ...}`` for BatchNorm, else None."""
+        value, grads = 0.0, []
+        for layer in params:
+            if "gamma" not in layer:
+                grads.append(None)
+                continue
+            gamma = layer["gamma"]
+            value += float(np.abs(gamma).sum())
+            grads.append({"gamma": (self.strength * np.sign(gamma)).astype(gamma.dtype, copy=False)})
+        return self.strength * value, grads
+
+    def __repr__(self):
+        return f"BatchNormL1Penalty(strength={self.strength})"
 
 
 def zeroed_weights(model, tol) -> list:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_choice, check_features, check_float, check_labels
-from ..nn import MLP
-from .model import CRITERIA, layer_sparsities, neuron_masks, prune_to_sparsity
+from .._checks import check_choice, check_float, check_labels
+from .groups import layer_groups
+from .model import layer_sparsities, neuron_masks, prune_to_sparsity
+from .registry import REGISTRY, weight_layers
 
 #: The default grid: coarse where little happens, fine where accuracy usually breaks.
 DEFAULT_SPARSITIES = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
@@ -85,17 +86,19 @@ def sensitivity_scan(model, X_val, y_val, sparsities=DEFAULT_SPARSITIES, criteri
 
     Parameters
     ----------
-    model : MLP
+    model : MLP or Sequential (a CNN)
         A trained (possibly already pruned) network; each measurement prunes a copy.
-    X_val : ndarray of shape (n_samples, n_features)
+    X_val : ndarray of shape (n_samples, n_features), or images (n_samples, H, W, C) for a CNN
     y_val : ndarray of shape (n_samples,)
     sparsities : sequence of floats in (0, 1]
         Per-layer sparsities to try: fraction of the layer's weights (unstructured) or of its
-        neurons (structured). Sparsities already exceeded by existing masks change nothing.
-    criterion : one of ``model.CRITERIA``
+        groups -- neurons or channels -- (structured). Sparsities already exceeded by existing
+        masks change nothing.
+    criterion : a name in ``registry.REGISTRY``
         The gradient-based ones score on ``(X_score, y_score)``; activation-based on ``X_score``.
     granularity : {"unstructured", "structured"}
-        Unstructured scans every dense layer; structured scans every hidden layer.
+        Unstructured scans every Dense/Conv2D layer; structured every layer of groups
+        (:func:`.groups.layer_groups`: hidden layers, convolutions' channels, residual ties).
     X_score, y_score : arrays, optional
         Data for data-driven criteria (e.g. a training batch); defaults to the validation data.
     seed : int, for criterion="random"
@@ -104,11 +107,11 @@ def sensitivity_scan(model, X_val, y_val, sparsities=DEFAULT_SPARSITIES, criteri
     -------
     SensitivityTable
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an adaprune_edu.nn.MLP, got {type(model).__name__}")
-    X_val = check_features("X_val", X_val, model.n_features)
+    if not isinstance(getattr(model, "layers", None), list) or not hasattr(model, "_check_X"):
+        raise TypeError(f"model must be an adaprune_edu.nn.MLP or Sequential, got {type(model).__name__}")
+    X_val = model._check_X("X_val", X_val)
     y_val = check_labels("y_val", y_val, X_val.shape[0], model.n_classes)
-    check_choice("criterion", criterion, CRITERIA)
+    check_choice("criterion", criterion, tuple(REGISTRY))
     check_choice("granularity", granularity, {"unstructured", "structured"})
     if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
         raise TypeError(f"sparsities={sparsities!r} must be a sequence of floats in (0, 1]")
@@ -118,7 +121,7 @@ def sensitivity_scan(model, X_val, y_val, sparsities=DEFAULT_SPARSITIES, criteri
         raise ValueError("sparsities is empty; give at least one sparsity in (0, 1]")
     if X_score is None:
         X_score, y_score = X_val, y_val
-    n_groups = model.n_layers if granularity == "unstructured" else model.n_layers - 1
+    n_groups = len(weight_layers(model)) if granularity == "unstructured" else len(layer_groups(model))
     if n_groups == 0:
         raise ValueError("granularity='structured' scans hidden layers, but this model has none")
 
