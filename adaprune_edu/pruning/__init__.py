@@ -15,9 +15,18 @@ Read in this order:
 - :mod:`.report` -- what a pruned model costs: params, FLOPs, bytes, latency;
 - :mod:`.sensitivity` -- one layer at a time: how much can each layer lose?
 - :mod:`.adaptive` -- the adaptive controller: prune as far as the task allows.
+
+Before and during training (notebook 11):
+
+- :mod:`.lottery` -- lottery tickets: iterative magnitude pruning with rewinding, and its controls;
+- :mod:`.at_init` -- pruning at initialisation: SNIP, GraSP, SynFlow, magnitude, random;
+- :mod:`.sparse_training` -- sparse from scratch: ERK densities, SET and RigL, training FLOPs;
+- :mod:`.movement` -- movement pruning during fine-tuning, with a cubic schedule;
+- :mod:`.trial` and :mod:`.training_time` -- one measured training run, and the notebook's experiments.
 """
 from .adaptive import AdaptivePruner
 from .amount import compute_count, fraction_of_remaining
+from .at_init import prune_at_init, shuffle_within_layers
 from .criteria import (
     accumulated_gradient,
     apoz,
@@ -29,6 +38,7 @@ from .criteria import (
     taylor,
     taylor_neurons,
 )
+from .lottery import find_tickets
 from .masks import (
     custom_from_mask,
     global_unstructured,
@@ -53,11 +63,13 @@ from .model import (
     set_neuron_mask,
     weight_scores,
 )
+from .movement import GradualPruning, MovementScores
 from .regularizers import GroupLassoPenalty, L1Penalty, prune_small, zeroed_neurons, zeroed_weights
 from .report import COST_METRICS, CompressionReport, compression_report, inference_function, resource_cost
 from .schedules import Iterative, OneShot, Polynomial
 from .sensitivity import SensitivityTable, sensitivity_scan
 from .sparse import SparseMLP, export_csr, to_csr
+from .sparse_training import DynamicSparseTraining, erk_densities
 from .surgery import removable_neurons, shrink
 
 __all__ = [
@@ -73,4 +85,6 @@ __all__ = [
     "shrink", "removable_neurons", "SparseMLP", "to_csr", "export_csr",
     "compression_report", "CompressionReport", "inference_function", "resource_cost", "COST_METRICS",
     "sensitivity_scan", "SensitivityTable", "AdaptivePruner",
+    "find_tickets", "prune_at_init", "shuffle_within_layers", "DynamicSparseTraining", "erk_densities",
+    "MovementScores", "GradualPruning",
 ]

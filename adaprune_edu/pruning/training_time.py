@@ -41,15 +41,17 @@ def class_subset(data, classes) -> Dataset:
     return Dataset(f"{data.name}{classes}", *parts, mean=data.mean, scale=data.scale)
 
 
-def lottery_experiment(data, seed, epochs, rate, rounds, control_rounds, long_factor=3) -> dict:
+def lottery_experiment(data, seed, epochs, rate, rounds, control_rounds, long_factor=3, long_rounds=None,
+                       long_controls=("reinit", "random_mask")) -> dict:
     """IMP with rewinding to init, and the two controls at the rounds in ``control_rounds``.
 
     Returns
     -------
     dict with ``densities`` and ``ticket`` (lists over rounds 0..rounds, round 0 dense),
     ``ticket_iteration`` (early-stopping iterations), and for each control round ``k``:
-    ``reinit[k]``, ``random_mask[k]`` (same epochs) and ``reinit_long[k]``, ``random_mask_long[k]``
-    (``long_factor`` times the epochs; skipped when ``long_factor`` is 0).
+    ``reinit[k]``, ``random_mask[k]``, ``reinit_iteration[k]`` (same epochs) and, for ``k`` in
+    ``long_rounds`` (default: all control rounds), ``reinit_long[k]`` and ``random_mask_long[k]``
+    (only the arms in ``long_controls``) after ``long_factor`` times the epochs.
     """
     model = MLP(data.default_layer_sizes(HIDDEN), seed=seed)
     initial = model.get_state()["params"]
@@ -57,20 +59,24 @@ def lottery_experiment(data, seed, epochs, rate, rounds, control_rounds, long_fa
     out = {"densities": result.densities, "ticket": [t.test_accuracy for t in result.ticket],
            "ticket_iteration": [t.early_stop_iteration for t in result.ticket], "reinit": {}, "random_mask": {},
            "reinit_long": {}, "random_mask_long": {}, "reinit_iteration": {}}
+    long_rounds = control_rounds if long_rounds is None else long_rounds
     rng = np.random.default_rng(seed + 10_000)
     for k in control_rounds:
         masks = result.masks[k]
         reinit_seed, mask_seed = (int(s) for s in rng.integers(2**31, size=2))
-        for suffix, n_epochs in (("", epochs), ("_long", long_factor * epochs)):
-            if n_epochs == 0:
-                continue
-            trial = train_and_measure(reinitialised(model, masks, reinit_seed), data, n_epochs)
-            out["reinit" + suffix][k] = trial.test_accuracy
-            if not suffix:
-                out["reinit_iteration"][k] = trial.early_stop_iteration
-            control = MLP(model.layer_sizes, seed=seed)
-            rewind(control, initial, random_masks_like(masks, mask_seed))
-            out["random_mask" + suffix][k] = train_and_measure(control, data, n_epochs).test_accuracy
+        runs = [("", epochs, ("reinit", "random_mask"))]
+        if long_factor and k in long_rounds:
+            runs.append(("_long", long_factor * epochs, long_controls))
+        for suffix, n_epochs, arms in runs:
+            if "reinit" in arms:
+                trial = train_and_measure(reinitialised(model, masks, reinit_seed), data, n_epochs)
+                out["reinit" + suffix][k] = trial.test_accuracy
+                if not suffix:
+                    out["reinit_iteration"][k] = trial.early_stop_iteration
+            if "random_mask" in arms:
+                control = MLP(model.layer_sizes, seed=seed)
+                rewind(control, initial, random_masks_like(masks, mask_seed))
+                out["random_mask" + suffix][k] = train_and_measure(control, data, n_epochs).test_accuracy
     return out
 
 
