@@ -106,3 +106,12 @@ def test_training_macs_by_hand():
 def test_bad_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from adaprune_edu.pruning import sparse_training
+
+    failures, tried = doctest.testmod(sparse_training)
+    assert tried >= 1 and failures == 0
