@@ -18,9 +18,18 @@ Read in this order:
 - :mod:`.report` -- what a pruned model costs: params, FLOPs, bytes, latency;
 - :mod:`.sensitivity` -- one layer at a time: how much can each layer lose?
 - :mod:`.adaptive` -- the adaptive controller: prune as far as the task allows.
+
+Before and during training (notebook 11):
+
+- :mod:`.lottery` -- lottery tickets: iterative magnitude pruning with rewinding, and its controls;
+- :mod:`.at_init` -- pruning at initialisation: SNIP, GraSP, SynFlow, magnitude, random;
+- :mod:`.sparse_training` -- sparse from scratch: ERK densities, SET and RigL, training FLOPs;
+- :mod:`.movement` -- movement pruning during fine-tuning, with a cubic schedule;
+- :mod:`.trial` and :mod:`.training_time` -- one measured training run, and the notebook's experiments.
 """
 from .adaptive import AdaptivePruner
 from .amount import compute_count, fraction_of_remaining
+from .at_init import prune_at_init, shuffle_within_layers
 from .criteria import (
     accumulated_gradient,
     activation_taylor,
@@ -38,6 +47,7 @@ from .criteria import (
     unit_mean_activation,
 )
 from .groups import LayerGroups, Slice, alive_units, count_macs, layer_groups, remove_units
+from .lottery import find_tickets
 from .masks import (
     custom_from_mask,
     global_unstructured,
@@ -62,6 +72,7 @@ from .model import (
     set_neuron_mask,
     weight_scores,
 )
+from .movement import GradualPruning, MovementScores
 from .paired import PairedDrop, paired_drop, split_validation
 from .patterns import block_mask, block_norms, n_m_mask
 from .registry import GROUP_ONLY, REGISTRY, Criterion, group_scores
@@ -70,6 +81,7 @@ from .report import COST_METRICS, CompressionReport, compression_report, inferen
 from .schedules import Iterative, OneShot, Polynomial
 from .sensitivity import SensitivityTable, sensitivity_scan
 from .sparse import SparseMLP, export_csr, to_csr
+from .sparse_training import DynamicSparseTraining, erk_densities
 from .surgery import removable_neurons, shrink
 
 __all__ = [
@@ -90,4 +102,6 @@ __all__ = [
     "layer_groups", "LayerGroups", "Slice", "alive_units", "remove_units", "count_macs",
     "REGISTRY", "Criterion", "GROUP_ONLY", "group_scores",
     "group_taylor", "activation_taylor", "unit_mean_activation", "unit_apoz", "batchnorm_scale", "BatchNormL1Penalty",
+    "find_tickets", "prune_at_init", "shuffle_within_layers", "DynamicSparseTraining", "erk_densities",
+    "MovementScores", "GradualPruning",
 ]
