@@ -231,7 +231,7 @@ def test_sensitivity_scan_of_a_cnn_covers_every_layer_of_channels():
 
 @pytest.mark.parametrize("make", [_flatten_cnn, _residual_cnn, lambda seed=0: cnn((6, 8, 10), seed=seed)])
 def test_fold_batchnorm_equals_the_network_in_eval_mode(make):
-    from adaprune_edu.pruning.surgery import fold_batchnorm
+    from adaprune_edu.nn.fold import fold_batchnorm
 
     model = _randomise_batchnorm(make(seed=2), seed=3).eval()
     prune_model(model, 0.5, granularity="structured", scope="layer")

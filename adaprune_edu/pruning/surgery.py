@@ -39,6 +39,7 @@ import numpy as np
 
 from ..nn import MLP
 from ..nn.activations import ACTIVATIONS
+from ..nn.fold import fold_batchnorm  # re-exported: folding BatchNorm is surgery too
 from .groups import Slice, layer_groups, unit_view
 
 __all__ = ["removable_neurons", "shrink", "fold_batchnorm"]
@@ -232,50 +233,3 @@ def shrink(model):
         small = work
     small.apply_masks()
     return small
-
-
-# ---------------------------------------------------------------------- BatchNorm folding
-def _fold_list(layers: list, params: list, index: dict) -> None:
-    """Fold every BatchNorm2D that directly follows a Conv2D in ``layers`` (in place, recursively)."""
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        if getattr(layer, "is_container", False):
-            _fold_list(layer.layers, params, index)
-        elif (type(layer).__name__ == "Conv2D" and i + 1 < len(layers)
-              and type(layers[i + 1]).__name__ == "BatchNorm2D"):
-            bn = layers.pop(i + 1)
-            conv, norm = params[index[id(layer)]], params[index[id(bn)]]
-            scale = (norm["gamma"] / np.sqrt(bn.running_var + bn.eps)).astype(conv["W"].dtype)
-            conv["W"] = conv["W"] * scale
-            conv["b"] = ((conv["b"] - bn.running_mean) * scale + norm["beta"]).astype(conv["b"].dtype)
-        i += 1
-
-
-def fold_batchnorm(model):
-    """A copy of ``model`` with every BatchNorm2D that directly follows a Conv2D folded into it.
-
-    In evaluation mode BatchNorm is a fixed affine map per channel, ``gamma * (z - mean) /
-    sqrt(var + eps) + beta``, so the convolution before it can absorb it: ``W' = W * s`` and
-    ``b' = (b - mean) * s + beta`` with ``s = gamma / sqrt(var + eps)``. One layer less to run at
-    inference, same outputs (to float rounding). The copy is for inference: training it would
-    no longer normalise. Weight masks are kept; bias masks are dropped (a folded bias is new).
-
-    Parameters
-    ----------
-    model : Sequential
-
-    Returns
-    -------
-    Sequential with fewer layers and parameter dicts, in evaluation mode
-    """
-    _check_model(model)
-    model.apply_masks()
-    work = _copy.deepcopy(model)
-    index = {id(layer): i for layer, i in _param_layers(work)}
-    old_masks = list(work.masks)
-    _fold_list(work.layers, work.params, index)
-    kept = [index[id(layer)] for layer, _ in _param_layers(work)]
-    work.params = [work.params[i] for i in kept]
-    work.masks = [{key: (m if key == "W" else None) for key, m in old_masks[i].items()} for i in kept]
-    return work.eval()
