@@ -22,17 +22,18 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 demo: $(STAMP)
 	$(BIN)/adaprune-edu demo
 
-# One pytest run: the unit tests, then every course notebook and solution notebook
-# through nbval (exercises/ are checked by the grading tests instead).
+# One pytest run on two workers: the unit tests (the notebooks with other seeds among them), then
+# every course notebook and solution notebook through nbval (exercises/ are checked by the grading
+# tests instead). --dist loadfile keeps each notebook's cells in one worker, in order.
 NBVAL := --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
+	$(BIN)/python -m pytest tests notebooks solutions $(NBVAL) -n 2 --dist loadfile
 
 # Only the stored outputs of the notebooks and solutions (nbval), e.g. under another BLAS kernel:
 # OPENBLAS_CORETYPE=Sandybridge make test-notebooks
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest notebooks solutions $(NBVAL) -p no:cacheprovider
+	$(BIN)/python -m pytest notebooks solutions $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider
 
 # `make lab LAB_LANG=zh`: JupyterLab's menus in Chinese (the optional `zh` extra, jupyterlab-language-pack-zh-CN)
 # on the Chinese notebooks in notebooks/zh/; the locale is kept in a settings folder inside .venv.
