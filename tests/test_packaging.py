@@ -23,6 +23,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
         wanted |= {_name(r) for r in extra}
     lines = (ROOT / "environment.yml").read_text().split("dependencies:")[1].splitlines()
     deps = [line.strip()[2:] for line in lines if line.startswith("  - ") and not line.strip().endswith(":")]
+    deps += [line.strip()[2:] for line in lines if line.startswith("      - ") and line.strip() != "- -e ."]  # pip:
     conda = {_name(d) for d in deps} - {"python", "pip"}
     assert conda == wanted
     assert any(line.strip() == "- -e ." for line in lines), "environment.yml must install the package itself"
