@@ -3,7 +3,6 @@
 A file of its own so that a parallel run (``pytest -n 2 --dist loadfile``) executes the two seeds at once.
 """
 import pytest
-
 from test_notebooks_seeds import NOTEBOOKS, OTHER_SEEDS, execute_notebooks
 
 

@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-OTHER_SEEDS = (1, 2)  # seed 1 here; seed 2 in test_notebooks_seed2.py, so `make test -n 2 --dist loadfile` runs both at once
+# seed 1 here; seed 2 in test_notebooks_seed2.py, so `make test` (-n 2 --dist loadfile) runs both at once
+OTHER_SEEDS = (1, 2)
 
 _spec = importlib.util.spec_from_file_location("execute_notebooks", ROOT / "scripts" / "execute_notebooks.py")
 execute_notebooks = importlib.util.module_from_spec(_spec)
