@@ -290,3 +290,13 @@ def test_an_mlp_file_keeps_format_1_and_a_shrunk_network_saves_its_real_sizes(tm
     loaded = load_model(tmp_path / "small.npz")
     assert loaded.layers[0].out_channels == 2 and loaded.layers[1].channels == 2 and loaded.layers[4].n_in == 2
     np.testing.assert_array_equal(loaded.eval().forward(X), model.eval().forward(X))
+
+
+def test_evaluation_in_chunks_equals_one_pass():
+    from adaprune_edu.nn.layers.chain import forward_chain
+    from adaprune_edu.nn.sequential import INFERENCE_CHUNK
+
+    X = np.random.default_rng(0).normal(size=(2 * INFERENCE_CHUNK + 5, 8, 8, 1))
+    model = cnn(seed=0, dtype="float64").eval()
+    one_pass = forward_chain(model.layers, model.params, X, False)[0]
+    np.testing.assert_allclose(model.forward(X), one_pass, rtol=1e-12, atol=1e-12)

@@ -13,16 +13,22 @@ from .base import Layer, buffer
 class Activation(Layer):
     """An element-wise activation by name: ``"relu"``, ``"sigmoid"`` or ``"tanh"``.
 
-    Forward writes into a new array (or the training loop's scratch array), never into its
-    input: a residual block still needs that input for its skip connection.
+    By default forward writes into a new array (or the training loop's scratch array), not into
+    its input: a residual block, for one, still needs that input for its skip connection. With
+    ``inplace=True`` it overwrites ``X`` (and backward ``dout``): the chain of layers asks for that
+    where nothing else reads the array (see :func:`~adaprune_edu.nn.layers.chain.forward_chain`).
     """
 
     name = "relu"
 
-    def forward(self, params, X, training=False, scratch=None):
+    def forward(self, params, X, training=False, scratch=None, inplace=False):
+        if inplace:
+            return ACTIVATIONS[self.name][0](X, inplace=True)
         return ACTIVATIONS[self.name][0](X, out=buffer(scratch, "A", X.shape, X.dtype))
 
-    def backward(self, params, dout, cache, need_dX=True, scratch=None):
+    def backward(self, params, dout, cache, need_dX=True, scratch=None, inplace=False):
+        if inplace:
+            return ACTIVATIONS[self.name][1](dout, cache, inplace=True), {}
         return ACTIVATIONS[self.name][1](dout, cache, out=buffer(scratch, "dZ", dout.shape, dout.dtype)), {}
 
 

@@ -7,6 +7,15 @@ parameters has none; a container such as Residual has one per parameterised laye
 """
 from __future__ import annotations
 
+from .activation import Activation
+from .batchnorm import BatchNorm2D
+from .conv import Conv2D
+from .dense import Dense
+
+#: layers whose output is a fresh array their cache does not hold: an activation right after
+#: one of them may overwrite it (one array and one pass over memory less)
+_OUTPUT_FREE_FOR_REUSE = (Dense, Conv2D, BatchNorm2D)
+
 
 def split_params(layers, params) -> list:
     """Each layer's share of the flat ``params`` list (dict, list of dicts, or ``None``)."""
@@ -27,7 +36,11 @@ def forward_chain(layers, params, X, training=False, scratches=None):
     """``X`` through every layer; returns the output and the list of per-layer caches."""
     caches = []
     for i, (layer, share) in enumerate(zip(layers, split_params(layers, params))):
-        X, cache = layer.forward(share, X, training=training, scratch=None if scratches is None else scratches[i])
+        scratch = None if scratches is None else scratches[i]
+        if isinstance(layer, Activation) and i > 0 and isinstance(layers[i - 1], _OUTPUT_FREE_FOR_REUSE):
+            X, cache = layer.forward(share, X, training=training, scratch=scratch, inplace=True)
+        else:
+            X, cache = layer.forward(share, X, training=training, scratch=scratch)
         caches.append(cache)
     return X, caches
 
@@ -43,8 +56,11 @@ def backward_chain(layers, params, dout, caches, need_dX=True, scratches=None):
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         wants_dX = need_dX or i > 0
-        dout, grads = layer.backward(shares[i], dout, caches[i], need_dX=wants_dX,
-                                     scratch=None if scratches is None else scratches[i])
+        scratch = None if scratches is None else scratches[i]
+        if isinstance(layer, Activation) and i < len(layers) - 1:  # dout came from layer i + 1 alone
+            dout, grads = layer.backward(shares[i], dout, caches[i], need_dX=wants_dX, scratch=scratch, inplace=True)
+        else:
+            dout, grads = layer.backward(shares[i], dout, caches[i], need_dX=wants_dX, scratch=scratch)
         grads_per_layer[i] = grads
     flat = []
     for layer, grads in zip(layers, grads_per_layer):
