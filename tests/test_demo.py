@@ -107,3 +107,26 @@ def test_controller_gets_training_and_validation_splits_only(tmp_path, monkeypat
         assert X_train is data.X_train and X_val is data.X_val
         test_rows = {row.tobytes() for row in data.X_test}
         assert not test_rows & {row.tobytes() for row in np.vstack([X_train, X_val])}
+
+
+def test_chunked_forward_gives_the_same_logits():
+    import numpy as np
+
+    from adaprune_edu.demo import chunked
+    from adaprune_edu.nn import MLP
+    from adaprune_edu.pruning.report import inference_function
+
+    model = MLP([8, 6, 3], seed=0)
+    X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    forward = inference_function(model)
+    calls = []
+
+    def counted(A):
+        calls.append(A.shape[0])
+        return forward(A)
+
+    np.testing.assert_allclose(chunked(counted, 128)(X), forward(X), rtol=1e-6, atol=1e-6)
+    assert calls == [128, 128, 44]
+    np.testing.assert_array_equal(chunked(forward, 128)(X[:5]), forward(X[:5]))
+    with pytest.raises(ValueError, match="size"):
+        chunked(forward, 0)
