@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import pytest
 
 from adaprune_edu.lab import lab_command
-from adaprune_edu.widgets.app import voila_command
+from adaprune_edu.widgets.app import classroom_copy, voila_command
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -139,8 +139,11 @@ def voila_app(workdir, tmp_path):
     port = free_port()
     log = tmp_path / "voila.log"
     with open(log, "w") as handle:
-        process = subprocess.Popen(voila_command(workdir / NOTEBOOK.name, port=port), stdout=handle,
-                                   stderr=subprocess.STDOUT, env=isolated_env(tmp_path / "jupyter"), cwd=workdir)
+        served = tmp_path / "served"
+        served.mkdir()
+        page = classroom_copy(workdir / NOTEBOOK.name, served)  # what `adaprune-edu explore` serves
+        process = subprocess.Popen(voila_command(page, port=port), stdout=handle,
+                                   stderr=subprocess.STDOUT, env=isolated_env(tmp_path / "jupyter"), cwd=served)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/status", process, log)
         yield f"http://127.0.0.1:{port}"

@@ -345,3 +345,16 @@ def test_explore_main_runs_voila_on_the_notebook(tmp_path, monkeypatch, capsys):
     assert explore_main(["--notebook", str(notebook), "--port", "9123"]) == 0
     assert calls == [voila_command(notebook, port=9123)]
     assert "http://127.0.0.1:9123/" in capsys.readouterr().out
+
+
+def test_classroom_copy_leaves_out_the_worked_answers(tmp_path):
+    import nbformat
+
+    from adaprune_edu.widgets.app import DEFAULT_NOTEBOOK, classroom_copy
+
+    page = nbformat.read(str(classroom_copy(DEFAULT_NOTEBOOK, tmp_path)), as_version=4)
+    full = nbformat.read(str(DEFAULT_NOTEBOOK), as_version=4)
+    assert 0 < len(page.cells) < len(full.cells)
+    assert not any("## Worked answers" in c.source for c in page.cells)
+    assert [c.source for c in page.cells] == [c.source for c in full.cells[:len(page.cells)]]
+    assert any("PruningExplorer(" in c.source for c in page.cells)  # the explorer itself is still there

@@ -3,16 +3,42 @@
 Voila runs ``notebooks/08_explorer.ipynb`` and serves only its outputs and widgets, no code:
 a page for projecting in a classroom. It listens on 127.0.0.1 only and needs no network
 (its default template asks a font CDN for icons; without a connection the page still works).
+
+The page is the lesson without its worked answers (:func:`classroom_copy`): those re-run the
+adaptive controller twice, which would make the page load take twice as long, and a class looks
+at the answers in the notebook, not on the projector.
 """
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import nbformat
 
 #: the explorer notebook in a source checkout
 DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_explorer.ipynb"
+
+
+#: the first markdown heading that the classroom page leaves out, with everything after it
+ANSWERS_HEADING = "## Worked answers"
+
+
+def classroom_copy(notebook, folder) -> Path:
+    """Write ``notebook`` without its worked answers into ``folder``; returns the new path.
+
+    Cells from the first markdown cell that starts with :data:`ANSWERS_HEADING` on are dropped
+    (a notebook without that heading is copied whole). Nothing else changes.
+    """
+    nb = nbformat.read(str(notebook), as_version=4)
+    cut = next((i for i, c in enumerate(nb.cells)
+                if c.cell_type == "markdown" and c.source.lstrip().startswith(ANSWERS_HEADING)), len(nb.cells))
+    nb.cells = nb.cells[:cut]
+    target = Path(folder) / Path(notebook).name
+    nbformat.write(nb, str(target))
+    return target
 
 
 def voila_command(notebook, port: int = 8866, open_browser: bool = False, extra=()) -> list:
@@ -36,7 +62,9 @@ def main(argv=None) -> int:
     if not 1 <= args.port <= 65535:
         parser.error(f"--port {args.port} must be between 1 and 65535")
     print(f"Serving {notebook.name} at http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
-    try:
-        return subprocess.call(voila_command(notebook, args.port, args.browser, extra))
-    except KeyboardInterrupt:
-        return 0
+    with tempfile.TemporaryDirectory(prefix="adaprune-explore-") as folder:
+        page = classroom_copy(notebook, folder)
+        try:
+            return subprocess.call(voila_command(page, args.port, args.browser, extra), cwd=folder)
+        except KeyboardInterrupt:
+            return 0
