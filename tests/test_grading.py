@@ -18,6 +18,7 @@ import pytest
 
 from adaprune_edu.grading import check, grade
 from adaprune_edu.grading.cells import METADATA_KEY, grade_id
+from adaprune_edu.grading.run import run_notebook
 from adaprune_edu.grading.sandbox import unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -516,6 +517,21 @@ def test_misuse_exits_2_with_a_message(tmp_path, capsys, argv_tail, message):
         argv += ["--source", str(ROOT / "solutions")]
     assert grade.main([*argv, "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------- run
+def test_a_test_in_the_last_cell_runs_and_is_guarded():
+    """nbclient stores each executed cell at its index: the grader's own cells must not replace the last one."""
+    test_meta = {"nbgrader": {"grade": True, "grade_id": "test_last", "locked": True, "points": 1,
+                              "schema_version": 3, "solution": False, "task": False}}
+    nb = nbformat.v4.new_notebook(cells=[
+        code("import numpy as np\nnp.testing.assert_allclose = lambda *args, **kwargs: None"),
+        nbformat.v4.new_code_cell("import numpy as np\nnp.testing.assert_allclose(1, 2)", metadata=test_meta)])
+    run = run_notebook(nb, timeout=60)
+    last = run["cells"][-1]
+    assert last["ran"] and last["status"] == "error" and last["error"].startswith("AssertionError"), last
+    assert last["tampered"] == [] and "restored numpy.testing.assert_allclose" in run["guard"], run["guard"]
+    assert [c.source for c in nb.cells][-1].endswith("assert_allclose(1, 2)"), "the caller's notebook is unchanged"
 
 
 # ----------------------------------------------------------------------------------------- check

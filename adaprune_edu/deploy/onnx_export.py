@@ -40,6 +40,9 @@ from ..nn.layers import (
 from ..nn.layers.chain import split_params
 
 OPSET = 17
+#: the IR version that goes with opset 17 (onnx's VERSION_TABLE); onnx 1.23 writes IR 14 by default,
+#: which onnxruntime 1.23 (the newest for Python 3.10) refuses: it reads IR <= 11
+IR_VERSION = 8
 ACTIVATION_OPS = {ReLU: "Relu", Sigmoid: "Sigmoid", Tanh: "Tanh"}
 
 
@@ -160,6 +163,6 @@ def to_onnx(model, fold: bool = True):
     outputs = [onnx.helper.make_tensor_value_info("logits", float32, ["batch", model.n_outputs])]
     proto = onnx.helper.make_model(
         onnx.helper.make_graph(graph.nodes, "adaprune_edu", inputs, outputs, initializer=graph.initializers),
-        opset_imports=[onnx.helper.make_opsetid("", OPSET)], producer_name="adaprune_edu")
+        opset_imports=[onnx.helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="adaprune_edu")
     onnx.checker.check_model(proto)
     return proto

@@ -178,7 +178,13 @@ class GradingClient(NotebookClient):
         """Run code that is not part of the notebook; return its stdout, raise if it failed."""
         cell = nbformat.v4.new_code_cell(source, metadata={GRADER_CELL: True})
         self.current = index
-        self.execute_cell(cell, -1, store_history=False)
+        # nbclient stores the executed cell at its index in the notebook: give it a slot of its
+        # own past the end, or it would overwrite the notebook's last cell (a last test never ran)
+        self.nb.cells.append(cell)
+        try:
+            self.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
+        finally:
+            self.nb.cells.pop()
         if _error_text(cell):
             raise RuntimeError(f"grader cell failed: {_error_text(cell)}")
         return _stdout_text(cell)
