@@ -2,6 +2,7 @@
 import base64
 import html
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -338,12 +339,23 @@ def test_structured_per_layer_targets_skip_the_output_layer(explorer):
 
 
 def test_explore_main_runs_voila_on_the_notebook(tmp_path, monkeypatch, capsys):
+    import nbformat
+
     notebook = tmp_path / "08_explorer.ipynb"
-    notebook.write_text("{}", encoding="utf-8")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# lesson"),
+                                                   nbformat.v4.new_markdown_cell("## Worked answers")]), notebook)
     calls = []
-    monkeypatch.setattr("adaprune_edu.widgets.app.subprocess.call", lambda cmd: calls.append(cmd) or 0)
+
+    def call(cmd, cwd):  # Voila serves the classroom copy, written into a temporary folder
+        served = nbformat.read(cmd[3], as_version=4)
+        calls.append((cmd, [c.source for c in served.cells], Path(cmd[3]).parent == Path(cwd)))
+        return 0
+
+    monkeypatch.setattr("adaprune_edu.widgets.app.subprocess.call", call)
     assert explore_main(["--notebook", str(notebook), "--port", "9123"]) == 0
-    assert calls == [voila_command(notebook, port=9123)]
+    (cmd, cells, in_cwd), = calls
+    assert cmd[:3] == voila_command(notebook, port=9123)[:3] and cmd[4:] == voila_command(notebook, port=9123)[4:]
+    assert Path(cmd[3]).name == notebook.name and cells == ["# lesson"] and in_cwd
     assert "http://127.0.0.1:9123/" in capsys.readouterr().out
 
 
