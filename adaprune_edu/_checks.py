@@ -55,16 +55,22 @@ def check_float(name: str, value, minimum: float | None = None, maximum: float |
     return value
 
 
-def check_features(name: str, X, n_features: int | None = None) -> np.ndarray:
-    """Return ``X`` as a finite 2-D float array of shape (n_samples, n_features)."""
+def numeric_array(name: str, X, what: str = "an array of numbers") -> np.ndarray:
+    """``X`` as a NumPy array of numbers (or booleans); ``TypeError`` naming ``name`` otherwise."""
     if isinstance(X, (str, bytes)) or X is None:
-        raise TypeError(f"{name}={_short(X)} must be a 2-D array of numbers")
+        raise TypeError(f"{name}={_short(X)} must be {what}")
     try:
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} could not be read as an array: {exc}") from None
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
+    return X
+
+
+def check_features(name: str, X, n_features: int | None = None) -> np.ndarray:
+    """Return ``X`` as a finite 2-D float array of shape (n_samples, n_features)."""
+    X = numeric_array(name, X, "a 2-D array of numbers")
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
     if X.shape[0] == 0:

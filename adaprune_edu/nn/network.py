@@ -73,15 +73,7 @@ class MLP(Sequential):
         super().__init__(layers[:-1], loss=loss, seed=seed, dtype=dtype)
 
     # ------------------------------------------------------------------ shape facts
-    @property
-    def n_features(self) -> int:
-        """Number of input features (width of the first layer)."""
-        return self.layer_sizes[0]
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of output units."""
-        return self.layer_sizes[-1]
+    # n_features and n_outputs come from ClassifierMixin (the first and last of layer_sizes).
 
     @property
     def n_layers(self) -> int:

@@ -26,7 +26,7 @@ import copy as _copy
 
 import numpy as np
 
-from .._checks import check_choice, check_dtype, check_int, check_labels
+from .._checks import check_choice, check_dtype, check_int, check_labels, numeric_array
 from .classifier import ClassifierMixin
 from .layers import Conv2D, Dense, Layer
 from .layers.activation import Activation
@@ -47,14 +47,7 @@ def _leaves(layers) -> list:
 
 def _check_input(name: str, X, first_layer: Layer, first_params) -> np.ndarray:
     """``X`` as a finite numeric array of the rank and width the first layer expects."""
-    if isinstance(X, (str, bytes)) or X is None:
-        raise TypeError(f"{name}={X!r} must be an array of numbers")
-    try:
-        X = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} could not be read as an array: {exc}") from None
-    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
+    X = numeric_array(name, X)
     ndim = first_layer.input_ndim
     if ndim == 2 and X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
