@@ -22,7 +22,7 @@ from adaprune_edu.grading.cells import (
     read_notebook_bytes,
 )
 from adaprune_edu.grading.restore import UNANSWERED, released_text, restore_cells, visible_source
-from adaprune_edu.grading.sandbox import Limits, bwrap_argv
+from adaprune_edu.grading.sandbox import Limits, bwrap_argv, python_paths
 from adaprune_edu.grading.scoring import score_questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -387,6 +387,9 @@ def test_sandbox_command_shows_only_the_python_environment():
     assert argv[-3:] == ["python", "-m", "kernel"] and argv[-4] == "--"
     assert "--cap-add" not in argv
     assert "--cap-add" in bwrap_argv(["python"], "/tmp/k.json", limits, drop_to_uid=1_500_000_000)
+    # the Python directories are bound after the private /tmp, so a venv under /tmp is not hidden by it
+    tmpfs = argv.index("/tmp", argv.index("--tmpfs"))
+    assert all(argv.index(path) > tmpfs for path in python_paths())
 
 
 def test_limits_become_rlimits_and_the_guide_states_them():

@@ -136,14 +136,16 @@ def bwrap_argv(kernel_argv: list, connection_file: str, limits: Limits, drop_to_
     for name, value in env.items():
         args += ["--setenv", name, value]
     args += _system_paths()
+    # The private /tmp and home first, the Python directories after: a checkout or venv under /tmp
+    # (CI clones, a learner's scratch copy) stays visible, bound read-only on top of the empty tmpfs.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
+             "--perms", "0777", "--size", str(limits.home_mb * 1024 * 1024), "--tmpfs", HOME]
     for parent in _parents(bound):
         args += ["--perms", "0755", "--dir", parent]
     for path in bound:
         args += ["--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
-             "--perms", "0777", "--size", str(limits.home_mb * 1024 * 1024), "--tmpfs", HOME,
-             "--perms", "0755", "--dir", os.path.dirname(CONNECTION_FILE),
+    args += ["--perms", "0755", "--dir", os.path.dirname(CONNECTION_FILE),
              "--ro-bind", connection_file, CONNECTION_FILE,
              "--remount-ro", "/", "--chdir", HOME]
     if drop_to_uid is not None:
