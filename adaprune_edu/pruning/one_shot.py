@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_choice, check_float
+from .patterns import n_m_mask
 from .reconstruction import layer_hessian, least_squares_update, sparsegpt
 
 __all__ = ["METHODS", "calibration_inputs", "one_shot_scores", "one_shot_mask", "prune_layer", "prune_one_shot",
@@ -92,8 +93,6 @@ def one_shot_mask(scores, sparsity: float | None = None, pattern=None, group: st
     the weights go: the lowest ``round(sparsity * n_in)`` of every output (``group="per_output"``) or the
     lowest ``round(sparsity * size)`` of the layer (``group="layer"``). Ties: the earlier entry goes first.
     """
-    from .patterns import n_m_mask
-
     scores = np.asarray(scores, dtype=np.float64)
     n_m = parse_pattern(pattern)
     if n_m is not None:
