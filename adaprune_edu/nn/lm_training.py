@@ -44,11 +44,13 @@ def random_windows(stream: np.ndarray, batch_size: int, length: int, rng: np.ran
 
 def train_language_model(model, train_tokens, steps: int, batch_size: int = 32, learning_rate: float = 3e-3,
                          weight_decay: float = 0.1, warmup: int = 100, seed: int = 0, log_every: int = 0,
-                         log=print) -> dict:
+                         log=print, callback=None) -> dict:
     """Train ``model`` in place for ``steps`` AdamW steps on the 1-D token stream ``train_tokens``.
 
     Returns ``{"loss": [per-step training loss], "seconds": wall-clock time}``. ``log_every > 0`` calls
-    ``log`` with a progress line every that many steps.
+    ``log`` with a progress line every that many steps. ``callback(steps_done, history)``, if given, runs
+    after every step (``history["seconds"]`` is then the time so far); the training script writes
+    checkpoints from it.
     """
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -85,5 +87,8 @@ def train_language_model(model, train_tokens, steps: int, batch_size: int = 32, 
             elapsed = time.perf_counter() - start
             recent = float(np.mean(history["loss"][-log_every:]))
             log(f"step {step + 1}/{steps}  loss {recent:.4f}  lr {lr:.2e}  {elapsed:.0f} s")
+        if callback is not None:
+            history["seconds"] = time.perf_counter() - start
+            callback(step + 1, history)
     history["seconds"] = time.perf_counter() - start
     return history
