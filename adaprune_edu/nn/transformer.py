@@ -30,6 +30,14 @@ heads physically (smaller Wq/Wk/Wv columns, Wo rows and gate) needs no change to
 :meth:`~TinyTransformer.save` keeps the smaller shapes.
 
 Token ids come from :mod:`adaprune_edu.corpus` (96 symbols: newline and printable ASCII).
+
+The package ships a trained model (d_model 64, 2 blocks, 4 heads, context 128) made by
+``scripts/train_transformer.py``: :func:`load_pretrained` loads it, :func:`pretrained_record` returns
+its record (training settings, time, validation perplexity)::
+
+    model = load_pretrained()
+    corpus = load_text_corpus(train=False)           # from adaprune_edu.corpus
+    model.perplexity(corpus.validation_sequences())  # == pretrained_record()["validation_perplexity"]
 """
 from __future__ import annotations
 
@@ -48,6 +56,7 @@ from .layers.linear import Linear
 from .layers.transformer_block import TransformerBlock
 
 FORMAT = "adaprune_edu.TinyTransformer/1"
+PRETRAINED_PATH = Path(__file__).resolve().parent.parent / "data_files" / "tiny_transformer.npz"
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray):
@@ -259,3 +268,13 @@ class TinyTransformer:
                     name = f"mask{k}_{key}"
                     model.masks[k][key] = np.array(data[name], dtype=model.dtype) if name in data.files else None
         return model
+
+
+def load_pretrained(dtype="float32") -> TinyTransformer:
+    """The shipped trained model (float16 weights on disk, ``dtype`` in memory)."""
+    return TinyTransformer.load(PRETRAINED_PATH, dtype=dtype)
+
+
+def pretrained_record() -> dict:
+    """The record ``scripts/train_transformer.py`` wrote with the shipped weights (``tiny_transformer.json``)."""
+    return json.loads(PRETRAINED_PATH.with_suffix(".json").read_text())
