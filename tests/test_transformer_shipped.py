@@ -1,0 +1,49 @@
+"""The shipped transformer weights give the validation perplexity recorded with them, and the training
+script that made them lowers the loss on a short run."""
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adaprune_edu.corpus import load_text_corpus, standard_library_dir
+from adaprune_edu.nn.transformer import PRETRAINED_PATH, TinyTransformer, load_pretrained, pretrained_record
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train_transformer.py"
+
+
+def test_shipped_weights_give_the_recorded_validation_perplexity():
+    record = pretrained_record()
+    model = load_pretrained()
+    assert model.n_params == record["n_params"] == 119_424
+    validation = load_text_corpus(train=False).validation_sequences(model.context + 1)
+    assert validation.shape[0] == record["validation_sequences"]
+    perplexity = model.perplexity(validation, batch_size=128)
+    # float32 sums in another order (BLAS kernel, threads) move the 5th significant digit at most
+    assert perplexity == pytest.approx(record["validation_perplexity"], rel=1e-3)
+    unigram = np.bincount(validation[:, 1:].ravel(), minlength=96) / validation[:, 1:].size
+    unigram_perplexity = float(np.exp(-np.sum(unigram[unigram > 0] * np.log(unigram[unigram > 0]))))
+    assert perplexity < unigram_perplexity / 4  # the model learned far more than character frequencies
+    assert PRETRAINED_PATH.stat().st_size < 400_000
+
+
+def test_a_short_run_of_the_training_script_lowers_the_loss(tmp_path):
+    spec = importlib.util.spec_from_file_location("train_transformer", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(standard_library_dir() / "textwrap.py", lib)  # a small corpus: one module's docstrings
+    out = tmp_path / "tiny.npz"
+    args = ["--seed", "0", "--out", str(out), "--steps", "60", "--d-model", "16", "--layers", "1", "--heads", "2",
+            "--context", "16", "--batch-size", "8", "--warmup", "5", "--log-every", "0", "--lib-dir", str(lib)]
+    record = script.main(args)
+    curve = record["train_loss_curve"]
+    assert len(curve) == 2 and curve[1] < curve[0] - 0.3
+    assert json.loads(out.with_suffix(".json").read_text())["validation_perplexity"] == record["validation_perplexity"]
+    model = TinyTransformer.load(out)
+    assert model.params[0]["W"].shape == (96, 16)
+    again = script.main(args)  # same seed, same numbers
+    assert again["train_loss_curve"] == curve
