@@ -47,3 +47,17 @@ def test_a_short_run_of_the_training_script_lowers_the_loss(tmp_path):
     assert model.params[0]["W"].shape == (96, 16)
     again = script.main(args)  # same seed, same numbers
     assert again["train_loss_curve"] == curve
+
+
+def test_the_shipped_files_are_package_data():
+    import fnmatch
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parent.parent
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["adaprune_edu"]
+    package = root / "adaprune_edu"
+    for path in (package / "data_files").iterdir():
+        relative = str(path.relative_to(package))
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
