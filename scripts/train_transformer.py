@@ -57,11 +57,22 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: a quick check reads the perplexity of the first this many validation sequences
+QUICK_SEQUENCES = 64
+
+
+def evaluate(path: Path, corpus) -> dict:
+    """Validation perplexity of the weights in ``path`` (as loaded, float32): all sequences and the first 64."""
+    model = TinyTransformer.load(path, dtype="float32")
+    validation = corpus.validation_sequences(model.context + 1)
+    return {"validation_sequences": int(validation.shape[0]),
+            "validation_perplexity": model.perplexity(validation),
+            f"validation_perplexity_first_{QUICK_SEQUENCES}": model.perplexity(validation[:QUICK_SEQUENCES])}
+
+
 def write(model, args, corpus, history, steps_done, out: Path) -> dict:
     """Write the float16 weights and the record; return the record."""
     model.save(out, dtype="float16")
-    shipped = TinyTransformer.load(out, dtype="float32")
-    validation = corpus.validation_sequences(model.context + 1)
     record = {
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
         "config": model.config(),
@@ -70,8 +81,7 @@ def write(model, args, corpus, history, steps_done, out: Path) -> dict:
         "seconds": round(history["seconds"], 1),
         "train_loss_last_50": float(np.mean(history["loss"][-50:])),
         "train_loss_curve": [float(np.mean(history["loss"][i:i + 50])) for i in range(0, len(history["loss"]), 50)],
-        "validation_sequences": int(validation.shape[0]),
-        "validation_perplexity": shipped.perplexity(validation),
+        **evaluate(out, corpus),
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
