@@ -14,10 +14,11 @@ parameters. Training: AdamW (peak learning rate 3e-3, betas 0.9/0.95, weight dec
 100 warm-up steps then cosine to a tenth, batches of 32 windows of 129 tokens from the docstrings of
 this Python's standard library (:func:`adaprune_edu.corpus.load_text_corpus`). One BLAS thread.
 
-Run time: the shipped file took the ``seconds`` recorded in ``tiny_transformer.json`` (2,500 steps,
-about 0.8 s per step on the shared 2-core machine it was made on, 1 BLAS thread; see the README of
-``benchmarks/`` for the per-step benchmark against PyTorch). ``--checkpoint-every N`` writes the
-weights (and the record) every N steps, so a stopped run still leaves a usable file.
+Run time: the shipped file took 1,692 s (28 minutes) for 1,500 steps, 1.1 s per step on average, on
+the shared 2-core machine it was made on (1 BLAS thread, ``nice -n 10``, load average 10-20; the exact
+figure is ``seconds`` in ``tiny_transformer.json``); a quiet core takes less. ``--checkpoint-every N``
+writes the weights (and the record) every N steps, so a stopped run still leaves a usable file. The
+per-step benchmark against PyTorch is ``benchmarks/bench_transformer.py``.
 """
 from __future__ import annotations
 

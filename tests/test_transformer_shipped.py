@@ -72,3 +72,10 @@ def test_the_shipped_files_are_package_data():
     for path in (package / "data_files").iterdir():
         relative = str(path.relative_to(package))
         assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
+
+
+def test_the_training_script_states_the_recorded_run_time_and_steps():
+    record = pretrained_record()
+    doc = SCRIPT.read_text()
+    assert f"took {round(record['seconds']):,} s ({round(record['seconds'] / 60)} minutes)" in doc
+    assert f"for {record['steps_done']:,} steps, {record['seconds'] / record['steps_done']:.1f} s per step" in doc
