@@ -17,15 +17,18 @@ from .layers import (
                      Sigmoid,
                      Tanh,
 )
+from .lm_training import train_language_model
 from .network import MLP
 from .optim import SGD, Adam, Momentum, Optimizer, make_optimizer
 from .presets import cnn
 from .sequential import Sequential
 from .training import train
+from .transformer import TinyTransformer
 
 __all__ = [
     "MLP", "train", "Optimizer", "SGD", "Momentum", "Adam", "make_optimizer",
     "numerical_gradient", "relative_error", "check_model_gradients", "save_model", "load_model",
     "Sequential", "Dense", "Conv2D", "BatchNorm2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Flatten",
     "ReLU", "Sigmoid", "Tanh", "Residual", "cnn",
+    "TinyTransformer", "train_language_model",
 ]
