@@ -4,6 +4,8 @@ import pytest
 
 from adaprune_edu.nn.transformer import TinyTransformer
 from adaprune_edu.pruning.heads import (
+    allowed_removals,
+    compare_head_removal,
     gate_heads,
     head_importance,
     heads_by_importance,
@@ -106,3 +108,20 @@ def test_bad_heads(model):
         gate_heads(model, [(0, 4)])
     with pytest.raises(TypeError, match="pairs"):
         remove_heads(model, [3])
+
+
+def test_allowed_removals_enumerates_every_valid_set():
+    sets = allowed_removals([4, 4], 4)
+    assert len(sets) == 70 - 2  # C(8, 4) minus the two sets that empty a block
+    assert len(allowed_removals([4, 4], 2)) == 28
+    assert [(0, 0), (0, 1), (0, 2), (0, 3)] not in sets and [(0, 0), (0, 1), (1, 0), (1, 1)] in sets
+
+
+def test_compare_head_removal_counts_the_random_removals_beaten(model, tokens):
+    importance = head_importance(model, tokens, batch_size=2)
+    sets = allowed_removals(n_heads(model), 2)
+    result = compare_head_removal(model, importance, 2, tokens, sets)
+    assert result["heads"] == heads_by_importance(importance, 2) and len(result["random"]) == 28
+    chosen = sets.index(result["heads"])
+    assert result["random"][chosen] == pytest.approx(result["importance"])
+    assert result["beaten"] == pytest.approx(np.mean(result["random"] > result["importance"]))

@@ -19,12 +19,14 @@ Heads are named by pairs ``(block, head)`` with indices of the model as given.
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 
 from .._checks import check_int
 
-__all__ = ["head_importance", "heads_by_importance", "random_heads", "gate_heads", "remove_heads", "n_heads"]
+__all__ = ["head_importance", "heads_by_importance", "random_heads", "allowed_removals", "gate_heads", "remove_heads",
+           "n_heads", "compare_head_removal"]
 
 
 def n_heads(model) -> list:
@@ -152,3 +154,44 @@ def remove_heads(model, heads):
         if m["head_gate"] is not None:
             m["head_gate"] = m["head_gate"][kept].copy()
     return smaller
+
+
+def allowed_removals(counts, count: int) -> list:
+    """Every set of ``count`` heads whose removal leaves each block a head: a list of sorted ``(block, head)`` lists.
+
+    With 8 heads there are few (28 sets of 2, 68 of 4 in two blocks of 4), so a comparison with random
+    removal can use all of them instead of a sample.
+    """
+    counts = list(counts)
+    count = _check_count(count, counts)
+    heads = [(block, head) for block, n in enumerate(counts) for head in range(n)]
+    allowed = []
+    for chosen in itertools.combinations(heads, count):
+        removed = np.bincount([block for block, _ in chosen], minlength=len(counts))
+        if np.all(removed < np.asarray(counts)):
+            allowed.append(list(chosen))
+    return allowed
+
+
+def compare_head_removal(model, importance, count: int, validation_tokens, random_sets) -> dict:
+    """Perplexity after removing ``count`` heads by importance and after each random removal.
+
+    Parameters
+    ----------
+    model : TinyTransformer (left unchanged)
+    importance : list of 1-D arrays, one per block (:func:`head_importance`)
+    count : int, heads removed
+    validation_tokens : ints of shape (n_windows, time + 1)
+    random_sets : list of head lists (from :func:`random_heads` or :func:`allowed_removals`)
+
+    Returns
+    -------
+    dict with ``"heads"`` (the heads chosen by importance), ``"importance"`` (its perplexity),
+    ``"random"`` (array of perplexities, one per random set) and ``"beaten"`` (the fraction of random
+    removals with a higher perplexity than removal by importance).
+    """
+    chosen = heads_by_importance(importance, count)
+    by_importance = remove_heads(model, chosen).perplexity(validation_tokens)
+    random = np.array([remove_heads(model, heads).perplexity(validation_tokens) for heads in random_sets])
+    return {"heads": chosen, "importance": by_importance, "random": random,
+            "beaten": float(np.mean(random > by_importance))}

@@ -29,8 +29,8 @@ from .._checks import check_choice
 from ..nn.layers.chain import forward_chain
 from .one_shot import METHODS, parse_pattern, prune_layer
 
-__all__ = ["LINEAR_KEYS", "block_input", "linear_inputs", "linear_weights", "locate", "prune_transformer_one_shot",
-           "weight_name"]
+__all__ = ["LINEAR_KEYS", "block_input", "compare_transformer_methods", "linear_inputs", "linear_weights", "locate",
+           "prune_transformer_one_shot", "weight_name"]
 
 #: the linear weights of a block, grouped by the input they read, in forward order
 LINEAR_GROUPS = (("attention", ("Wq", "Wk", "Wv")), ("attention", ("Wo",)), ("mlp", ("W1",)), ("mlp", ("W2",)))
@@ -72,16 +72,22 @@ def block_input(model, tokens, block: int = 0) -> np.ndarray:
     return X
 
 
-def _block_linear_inputs(transformer_block, params, X) -> dict:
+def _block_linear_inputs(transformer_block, params, X, last: str = "W2") -> dict:
     """``{key: input of that weight}`` in one block for its input ``X`` (batch, time, d_model).
 
-    Each value has shape (batch * time, n_in) and is a fresh float64 array.
+    The block is run only as far as the input of weight ``last`` (``"Wq"``, ``"Wo"``, ``"W1"`` or ``"W2"``).
+    Each value has shape (batch * time, n_in), float64.
     """
-    _, (_, c_attention, _, c_mlp) = transformer_block.forward(params, X)
-    ln1_out, ycat = c_attention[0], c_attention[7]  # the attention cache is (X, Wqkv, Q, K, V, P, Y, Ycat, gate)
-    ln2_out, hidden = c_mlp[0], c_mlp[2]  # the MLP cache is (X, Z, A, T)
-    flat = {"Wq": ln1_out, "Wo": ycat, "W1": ln2_out, "W2": hidden}
-    flat = {key: np.asarray(value, dtype=np.float64).reshape(-1, value.shape[-1]) for key, value in flat.items()}
+    p_ln1, p_attention, p_ln2, p_mlp = params
+    inputs = {"Wq": transformer_block.ln1.forward(p_ln1, X)[0]}
+    if last != "Wq":
+        out, cache = transformer_block.attention.forward(p_attention, inputs["Wq"])
+        inputs["Wo"] = cache[7]  # the attention cache is (X, Wqkv, Q, K, V, P, Y, Ycat, gate)
+        if last != "Wo":
+            inputs["W1"] = transformer_block.ln2.forward(p_ln2, X + out)[0]
+            if last != "W1":
+                inputs["W2"] = transformer_block.mlp.forward(p_mlp, inputs["W1"])[1][2]  # cache (X, Z, A, T)
+    flat = {key: np.asarray(value, dtype=np.float64).reshape(-1, value.shape[-1]) for key, value in inputs.items()}
     flat["Wk"] = flat["Wv"] = flat["Wq"]
     return flat
 
@@ -140,7 +146,7 @@ def prune_transformer_one_shot(model, calibration_tokens, method: str = "sparseg
     for i, transformer_block in enumerate(pruned.blocks):
         params = _block_params(pruned, i)
         for part, keys in LINEAR_GROUPS:
-            inputs = _block_linear_inputs(transformer_block, params, X)[keys[0]]
+            inputs = _block_linear_inputs(transformer_block, params, X, last=keys[0])[keys[0]]
             index = pruned.index(f"blocks.{i}.{part}")
             for key in keys:
                 W_hat, mask = prune_layer(pruned.params[index][key], inputs, method, sparsity, pattern, group,
@@ -149,3 +155,26 @@ def prune_transformer_one_shot(model, calibration_tokens, method: str = "sparseg
                 pruned.set_mask(index, key, mask)
         X = transformer_block.forward(params, X)[0]
     return pruned
+
+
+def compare_transformer_methods(model, calibration_tokens, validation_tokens, methods, targets) -> dict:
+    """Validation perplexity of every one-shot ``method`` at every target (a sparsity or an "N:M" pattern).
+
+    Parameters
+    ----------
+    model : TinyTransformer (left unchanged)
+    calibration_tokens : ints of shape (n_sequences, time), the inputs the layers are pruned on
+    validation_tokens : ints of shape (n_windows, time + 1), inputs and next-token targets
+    methods : iterable of method names; targets : iterable of floats in [0, 1] and "N:M" strings
+
+    Returns
+    -------
+    perplexity : dict ``{(method, target): float}``
+    """
+    results = {}
+    for target in targets:
+        kwargs = {"pattern": target} if isinstance(target, str) else {"sparsity": target}
+        for method in methods:
+            pruned = prune_transformer_one_shot(model, calibration_tokens, method=method, **kwargs)
+            results[method, target] = pruned.perplexity(validation_tokens)
+    return results
