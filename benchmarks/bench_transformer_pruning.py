@@ -7,8 +7,9 @@ the shipped validation split:
 
 - dense, magnitude, Wanda, OBD (compared over the whole layer; per output it is Wanda), SparseGPT at
   50% / 70% and 2:4 / 4:8; Wanda's mask + SparseGPT's update and SparseGPT's mask without update at 50% / 2:4;
-- attention heads: 25% and 50% of all heads removed by ``sum |d loss / d gate|`` on the draw's calibration
-  sequences, against every allowed random removal (or ``--random`` drawn ones when there are more);
+- attention heads: 25% and 50% of all heads removed by ``sum |d loss / d gate|`` over ``--head-sequences``
+  calibration sequences (one gradient per sequence, drawn from the same generator), against every allowed
+  random removal (or ``--random`` drawn ones when there are more);
 - outliers: the 4 most important channels of every LayerNorm x ``--factor`` (weights that read them / factor),
   magnitude and Wanda at 50% and 2:4 before and after.
 
@@ -27,7 +28,14 @@ from threadpoolctl import threadpool_limits
 
 from adaprune_edu.corpus import load_text_corpus
 from adaprune_edu.nn.transformer import TinyTransformer, load_pretrained
-from adaprune_edu.pruning.heads import allowed_removals, compare_head_removal, head_importance, n_heads, random_heads
+from adaprune_edu.pruning.heads import (
+    allowed_removals,
+    head_importance,
+    heads_by_importance,
+    n_heads,
+    random_heads,
+    remove_heads,
+)
 from adaprune_edu.pruning.one_shot_transformer import compare_transformer_methods, prune_transformer_one_shot
 from adaprune_edu.pruning.outliers import plant_outliers
 
@@ -45,16 +53,27 @@ def perplexities(model, calibration, validation) -> dict:
     return table
 
 
-def head_results(model, sequences, validation, n_random: int, seed: int) -> dict:
+def head_results(model, sequences, validation, n_random: int, cache: dict) -> dict:
+    """Removal by importance vs every allowed removal (or ``n_random`` drawn ones).
+
+    ``cache`` maps head sets to perplexities (random removal does not depend on the calibration draw).
+    """
+    def perplexity_without(heads):
+        if tuple(heads) not in cache:
+            cache[tuple(heads)] = remove_heads(model, heads).perplexity(validation)
+        return cache[tuple(heads)]
+
     importance = head_importance(model, sequences, batch_size=1)
     results = {}
-    total = sum(n_heads(model))
     for fraction in (0.25, 0.5):
-        count = int(round(fraction * total))
+        count = int(round(fraction * sum(n_heads(model))))
         sets = allowed_removals(n_heads(model), count)
         if len(sets) > n_random:
-            sets = [random_heads(n_heads(model), count, seed=seed * 1000 + k) for k in range(n_random)]
-        results[fraction] = compare_head_removal(model, importance, count, validation, sets)
+            sets = [random_heads(n_heads(model), count, seed=k) for k in range(n_random)]
+        random = np.array([perplexity_without(heads) for heads in sets])
+        chosen = heads_by_importance(importance, count)
+        results[fraction] = {"heads": chosen, "importance": perplexity_without(chosen), "random": random,
+                             "beaten": float(np.mean(random > perplexity_without(chosen)))}
     return results
 
 
@@ -126,6 +145,7 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--sequences", type=int, default=4, help="calibration sequences of 128 tokens per draw")
     parser.add_argument("--windows", type=int, default=128, help="validation windows of 129 tokens")
+    parser.add_argument("--head-sequences", type=int, default=16, help="calibration sequences for head importance")
     parser.add_argument("--random", type=int, default=100, help="random head removals (all if fewer are allowed)")
     parser.add_argument("--factor", type=float, default=16.0)
     parser.add_argument("--model", default=None, help="a TinyTransformer .npz (default: the shipped weights)")
@@ -138,13 +158,13 @@ def main(argv=None):
         windows = corpus.validation_sequences()
         validation = windows[np.linspace(0, len(windows) - 1, args.windows).astype(int)]
         dense = model.perplexity(validation)
-        draws = []
+        draws, cache = [], {}
         for draw in range(args.draws):
-            rows = np.random.default_rng(draw).choice(len(corpus.calibration), args.sequences, replace=False)
-            sequences = corpus.calibration[rows]
-            calibration = sequences[:, :-1]
+            rng = np.random.default_rng(draw)
+            calibration = corpus.calibration[rng.choice(len(corpus.calibration), args.sequences, replace=False), :-1]
+            sequences = corpus.calibration[rng.choice(len(corpus.calibration), args.head_sequences, replace=False)]
             draws.append({"table": perplexities(model, calibration, validation),
-                          "heads": head_results(model, sequences, validation, args.random, draw),
+                          "heads": head_results(model, sequences, validation, args.random, cache),
                           "outliers": outlier_results(model, calibration, validation, args.factor)})
             print(f"draw {draw} done, {time.perf_counter() - start:.0f} s", flush=True)
         bars = report(draws, dense)
