@@ -183,3 +183,22 @@ def test_training_rejects_bad_arguments():
         train_language_model(model, np.zeros(3, dtype=np.uint8), steps=1)
     with pytest.raises(ValueError, match="steps"):
         train_language_model(model, np.zeros(30, dtype=np.uint8), steps=0)
+
+
+def test_linear_inputs_are_what_each_weight_multiplies():
+    from adaprune_edu.nn.layers.feedforward import gelu_forward
+
+    model = tiny()
+    k_attention, k_mlp = model.index("blocks.0.attention"), model.index("blocks.0.mlp")
+    model.params[k_attention]["head_gate"][0] = 0.0
+    x = tokens(time=6)
+    inputs = model.linear_inputs(x)
+    assert list(inputs) == model.linear_weights()
+    for (k, key), X in inputs.items():
+        assert X.shape == (3 * 6, model.params[k][key].shape[0])
+    embedded = model.params[0]["W"][x] + model.params[1]["W"][:6]
+    normalised = model.layers[2].ln1.forward(model.params[2], embedded)[0]
+    np.testing.assert_allclose(inputs[(k_attention, "Wq")], normalised.reshape(18, 8), rtol=0, atol=1e-12)
+    assert np.all(inputs[(k_attention, "Wo")][:, :4] == 0)  # head 0 (columns 0:4) is gated off
+    hidden = gelu_forward(inputs[(k_mlp, "W1")] @ model.params[k_mlp]["W1"])[0]
+    np.testing.assert_allclose(inputs[(k_mlp, "W2")], hidden, rtol=0, atol=1e-12)

@@ -23,7 +23,8 @@ after each optimizer step) and to the gradients :meth:`~TinyTransformer.loss` re
 never writes the parameters.
 
 The linear weights a pruning method works on, all (n_in, n_out): ``Wq``, ``Wk``, ``Wv``, ``Wo`` of each
-``blocks.i.attention``, ``W1``, ``W2`` of each ``blocks.i.mlp`` (see :meth:`~TinyTransformer.linear_weights`).
+``blocks.i.attention``, ``W1``, ``W2`` of each ``blocks.i.mlp`` (see :meth:`~TinyTransformer.linear_weights`;
+:meth:`~TinyTransformer.linear_inputs` returns what each of them multiplies, for calibration).
 Each attention layer has a ``head_gate`` of shape (n_heads,), ones, multiplying each head's output
 before ``Wo``: ``grads[model.index("blocks.0.attention")]["head_gate"]`` is d loss / d gate. Removing
 heads physically (smaller Wq/Wk/Wv columns, Wo rows and gate) needs no change to the layers, and
@@ -235,6 +236,26 @@ class TinyTransformer:
     def perplexity(self, tokens, batch_size: int = 64) -> float:
         """``exp(mean cross-entropy)`` over sequences ``tokens`` of shape (n, time + 1)."""
         return float(np.exp(self.mean_loss(tokens, batch_size)))
+
+    def linear_inputs(self, tokens) -> dict:
+        """What every block's linear weight multiplies, for calibration (Wanda's norms, SparseGPT's ``X^T X``).
+
+        tokens : array of ints of shape (batch, time). Returns ``{(index, key): X}`` for every entry of
+        :meth:`linear_weights`, ``X`` of shape (batch * time, n_in): ``params[index][key]`` maps ``X`` to
+        that layer's output (``Wq``, ``Wk``, ``Wv`` share the LayerNorm output; ``Wo`` reads the gated heads).
+        """
+        _, caches = self.forward(tokens)
+        found = {}
+        for i in range(self.n_layers):
+            _, c_attention, _, c_mlp = caches[2 + i]
+            k_attention, k_mlp = self.index(f"blocks.{i}.attention"), self.index(f"blocks.{i}.mlp")
+            X, Ycat = c_attention[0], c_attention[7]
+            for key in ("Wq", "Wk", "Wv"):
+                found[(k_attention, key)] = X.reshape(-1, X.shape[-1])
+            found[(k_attention, "Wo")] = Ycat.reshape(-1, Ycat.shape[-1])
+            found[(k_mlp, "W1")] = c_mlp[0].reshape(-1, c_mlp[0].shape[-1])
+            found[(k_mlp, "W2")] = c_mlp[2].reshape(-1, c_mlp[2].shape[-1])
+        return found
 
     # ------------------------------------------------------------------ files
     def save(self, path, dtype=None) -> Path:

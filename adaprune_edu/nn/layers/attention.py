@@ -52,7 +52,8 @@ class CausalSelfAttention(Layer):
     loop leaves it alone), only read through its gradient.
 
     Shapes: ``X`` (batch, time, d_model) -> (batch, time, d_model); cache
-    ``(X, Wqkv, Q, K, V, P, Y, Ycat, gate)`` with ``Q, K, V, Y`` of shape (batch, n_heads, time, head_dim),
+    ``(X, Wqkv, Q, K, V, P, Y, Ycat, gate)`` with ``Q`` (already multiplied by ``1 / sqrt(head_dim)``),
+    ``K, V, Y`` of shape (batch, n_heads, time, head_dim),
     ``P`` (batch, n_heads, time, time) and ``Ycat`` (batch, time, n_heads * head_dim).
     """
 
@@ -88,15 +89,17 @@ class CausalSelfAttention(Layer):
         Wqkv = np.concatenate([Wq, Wk, Wv], axis=1)  # one matrix product for all three
         QKV = (X.reshape(batch * time, -1) @ Wqkv).reshape(batch, time, 3, n_heads, head_dim)
         QKV = QKV.transpose(2, 0, 3, 1, 4)  # (3, batch, n_heads, time, head_dim)
-        Q, K, V = QKV[0], QKV[1], QKV[2]
+        scale = X.dtype.type(1.0 / np.sqrt(head_dim))
+        Q = QKV[0] * scale  # scaling Q (time x head_dim) is cheaper than scaling S (time x time); same numbers
+        K, V = QKV[1], QKV[2]
         S = Q @ K.transpose(0, 1, 3, 2)
-        S *= X.dtype.type(1.0 / np.sqrt(head_dim))
         S += causal_mask(time, X.dtype)
         S -= S.max(axis=-1, keepdims=True)  # the diagonal is always finite, so every row has a maximum
         P = np.exp(S, out=S)
         P /= P.sum(axis=-1, keepdims=True)
         Y = P @ V
-        Ycat = (Y * gate[:, None, None]).transpose(0, 2, 1, 3).reshape(batch, time, n_heads * head_dim)
+        gated = Y if np.all(gate == 1) else Y * gate[:, None, None]  # x * 1 == x: skip the pass
+        Ycat = gated.transpose(0, 2, 1, 3).reshape(batch, time, n_heads * head_dim)
         out = (Ycat.reshape(batch * time, -1) @ Wo).reshape(batch, time, -1)
         return out, (X, Wqkv, Q, K, V, P, Y, Ycat, gate)
 
@@ -110,16 +113,17 @@ class CausalSelfAttention(Layer):
         dWo = Ycat.reshape(batch * time, inner).T @ dout2
         dYg = (dout2 @ Wo.T).reshape(batch, time, n_heads, head_dim).transpose(0, 2, 1, 3)  # d(gate_h * Y_h)
         dgate = np.einsum("bhtd,bhtd->h", dYg, Y)
-        dY = dYg * gate[:, None, None]
+        dY = dYg if np.all(gate == 1) else dYg * gate[:, None, None]
         dP = dY @ V.transpose(0, 1, 3, 2)
         dQKV = np.empty((3, batch, n_heads, time, head_dim), dtype=X.dtype)
         np.matmul(P.transpose(0, 1, 3, 2), dY, out=dQKV[2])  # dV = P^T dY
         dS = dP
         dS -= np.sum(dP * P, axis=-1, keepdims=True)
         dS *= P
-        dS *= X.dtype.type(1.0 / np.sqrt(head_dim))
-        np.matmul(dS, K, out=dQKV[0])  # dQ
-        np.matmul(dS.transpose(0, 1, 3, 2), Q, out=dQKV[1])  # dK
+        scale = X.dtype.type(1.0 / np.sqrt(head_dim))
+        np.matmul(dS, K, out=dQKV[0])  # dQ = scale * dS K (Q was scaled in forward: the cache holds scale * Q)
+        dQKV[0] *= scale
+        np.matmul(dS.transpose(0, 1, 3, 2), Q, out=dQKV[1])  # dK = dS^T (scale * Q)
         dQKV2 = dQKV.transpose(1, 3, 0, 2, 4).reshape(batch * time, 3 * inner)
         dWqkv = X.reshape(batch * time, d_model).T @ dQKV2
         grads = {"Wq": dWqkv[:, :inner], "Wk": dWqkv[:, inner:2 * inner], "Wv": dWqkv[:, 2 * inner:],
