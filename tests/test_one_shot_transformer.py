@@ -136,3 +136,9 @@ def test_bad_arguments(model, tokens):
         prune_transformer_one_shot(model, tokens, pattern="2-4")
     with pytest.raises(ValueError, match="group"):
         prune_transformer_one_shot(model, tokens, method="sparsegpt", group="layer")
+
+
+def test_linear_inputs_agree_with_the_models_own(model, tokens):
+    ours, theirs = linear_inputs(model, tokens), model.linear_inputs(tokens)
+    for name, X in ours.items():
+        assert np.allclose(X, theirs[locate(model, name)], atol=1e-12), name
