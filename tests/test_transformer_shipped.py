@@ -79,3 +79,13 @@ def test_the_training_script_states_the_recorded_run_time_and_steps():
     doc = SCRIPT.read_text()
     assert f"took {round(record['seconds']):,} s ({round(record['seconds'] / 60)} minutes)" in doc
     assert f"for {record['steps_done']:,} steps, {record['seconds'] / record['steps_done']:.1f} s per step" in doc
+
+
+def test_the_benchmarks_readme_states_the_recorded_training_numbers():
+    record = pretrained_record()
+    readme = (SCRIPT.parent.parent / "benchmarks" / "README.md").read_text()
+    stated = (f"{record['steps_done']:,} steps in\n{round(record['seconds']):,} s",
+              f"validation perplexity {record['validation_perplexity']:.3f} on the\nshipped "
+              f"{record['validation_sequences']} sequences")
+    for text in stated:
+        assert text in readme, text
