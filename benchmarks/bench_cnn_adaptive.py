@@ -16,7 +16,8 @@ Reported per seed and as mean ± std:
 
 The bar, printed side by side with what was measured: >= 50% of channels removed, mean test accuracy
 within 1 point of dense, speed-up >= 0.5x the MAC reduction in NumPy and >= 0.45x in onnxruntime.
-Results go to ``benchmarks/results/cnn_adaptive.json``. No test asserts these timings.
+Results go to ``benchmarks/results/cnn_adaptive.json`` (``cnn_adaptive_se_margin_M.json`` with
+``--se-margin M``: the plain rule ``drop <= tolerance`` is ``--se-margin 0``). No test asserts these timings.
 
 Run: ``python benchmarks/bench_cnn_adaptive.py`` (a few minutes on 2 cores; ``--seeds 0`` for one).
 """
@@ -39,7 +40,7 @@ from adaprune_edu.pruning.adaptive import AdaptivePruner
 
 FIT = dict(optimizer="momentum", learning_rate=0.05, batch_size=64)
 BARS = {"channels_removed": 0.5, "test_drop": 0.01, "numpy": 0.5, "onnxruntime": 0.45}
-RESULTS = Path(__file__).parent / "results" / "cnn_adaptive.json"
+RESULTS = Path(__file__).parent / "results"
 
 
 def onnx_runner():
@@ -95,10 +96,11 @@ def speedups(dense, small, X, rounds: int, repeats: int) -> dict:
 def one_seed(seed: int, args) -> dict:
     data = load_dataset("digits", images=True, seed=seed)
     dense = cnn(seed=seed).fit(data.X_train, data.y_train, epochs=args.train_epochs, progress=False, **FIT)
+    se_margin = args.se_margin if args.se_margin == "auto" else float(args.se_margin)
     start = time.perf_counter()
     pruner = AdaptivePruner(tolerance=args.tolerance, granularity="structured", max_epochs=args.max_epochs,
                             final_epochs=args.final_epochs, finetune_epochs=args.finetune_epochs,
-                            neuron_multiple=args.neuron_multiple, seed=seed, **FIT)
+                            neuron_multiple=args.neuron_multiple, seed=seed, se_margin=se_margin, **FIT)
     pruner.fit(dense, data.X_train, data.y_train, data.X_val, data.y_val)
     seconds = time.perf_counter() - start
     small = shrink(pruner.model_)
@@ -129,6 +131,7 @@ def main(argv=None) -> int:
     parser.add_argument("--final-epochs", type=int, default=10)
     parser.add_argument("--finetune-epochs", type=int, default=2)
     parser.add_argument("--neuron-multiple", type=int, default=1)
+    parser.add_argument("--se-margin", default="auto", help="the controller's margin: 'auto' (1.645) or a float")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-save", action="store_true")
@@ -159,7 +162,8 @@ def main(argv=None) -> int:
           f"{mean_std([r['pruned_test'] for r in rows])}, MAC reduction "
           f"{mean_std([r['mac_reduction'] for r in rows])}, speed-up {speed})")
     if not args.no_save:
-        RESULTS.write_text(json.dumps({"settings": vars(args), "rows": rows}, indent=1) + "\n")
+        name = "cnn_adaptive.json" if args.se_margin == "auto" else f"cnn_adaptive_se_margin_{args.se_margin}.json"
+        (RESULTS / name).write_text(json.dumps({"settings": vars(args), "rows": rows}, indent=1) + "\n")
     return 0 if all(met for _, _, met in lines) else 1
 
 
