@@ -4,16 +4,22 @@ The point of these numbers: zeroing weights changes ``nonzeros`` but *not* ``par
 dense FLOPs, dense bytes or dense latency. Only a different storage format (CSR, bitmask)
 or a physically smaller network turns zeros into savings.
 
-Counts are over dense layers' ``W`` (shape ``(n_in, n_out)``) and ``b`` (shape ``(n_out,)``);
-biases are always stored dense. A multiply-accumulate (MAC) is one multiply and one add, so
-FLOPs = 2 * MACs (bias adds and activations left out, as is usual).
+Counts are over every parameter of an MLP or a :class:`~adaprune_edu.nn.sequential.Sequential`
+(a CNN): each layer's ``W`` -- ``(n_in, n_out)`` for a Dense layer, ``(k, k, C_in, C_out)`` for a
+Conv2D -- is the weight matrix that pruning thins out; biases and BatchNorm's ``gamma``/``beta`` are
+always stored dense (running statistics are buffers, not parameters, and fold into the convolution for
+inference). A multiply-accumulate (MAC) is one multiply and one add, so FLOPs = 2 * MACs (bias adds,
+BatchNorm, activations and pooling left out, as is usual). A Dense layer costs ``n_in * n_out`` MACs per
+sample, a Conv2D ``H_out * W_out * k * k * C_in * C_out``: its MACs depend on the image size, so a
+network with convolutions needs a sample ``X`` to count them.
 
 Storage formats, per weight matrix with ``nnz`` non-zeros:
 
 - **dense**: ``n_in * n_out`` values.
 - **CSR** (compressed sparse rows), stored as the package stores it
   (:class:`~adaprune_edu.pruning.sparse.SparseMLP`): the matrix kept is ``W.T``, of shape
-  ``(n_out, n_in)`` -- one row per output neuron, the layout of a PyTorch ``Linear.weight`` --
+  ``(n_out, n_in)`` -- one row per output neuron, the layout of a PyTorch ``Linear.weight``; a
+  convolution's filters likewise as ``(C_out, k * k * C_in)``, one row per output channel --
   as three arrays: ``data`` (``nnz`` values), ``indices`` (``nnz`` column indices: which input)
   and ``indptr`` (``n_out + 1`` row pointers: where each neuron's row starts and ends). Bytes:
   ``nnz * (value + index) + (n_out + 1) * index``.
@@ -95,59 +101,93 @@ def bitmask_bytes(size: int, nnz: int, value_bytes: int) -> int:
 
 # ---------------------------------------------------------------------- a whole model
 def _layers(model):
-    """``model.params``: a list of ``{"W": (n_in, n_out), "b": (n_out,)}``, checked."""
+    """``model.params``: a list of dicts of arrays (``{"W", "b"}``, BatchNorm's ``{"gamma", "beta"}``), checked."""
     params = getattr(model, "params", None)
-    if not isinstance(params, list) or not all(isinstance(p, dict) and "W" in p and "b" in p for p in params):
-        raise TypeError(f"model={type(model).__name__} must have .params, a list of {{'W', 'b'}} dicts "
-                        "(an adaprune_edu MLP)")
+    if not isinstance(params, list) or not params or not all(
+            isinstance(p, dict) and all(isinstance(a, np.ndarray) for a in p.values()) for p in params):
+        raise TypeError(f"model={type(model).__name__} must have .params, a list of dicts of arrays "
+                        "(an adaprune_edu MLP or Sequential)")
     return params
 
 
+def _dense_extras(p: dict) -> int:
+    """Bytes of a layer's parameters other than ``W`` (biases, BatchNorm scales and shifts), stored dense."""
+    return sum(array.nbytes for key, array in p.items() if key != "W")
+
+
 def count_params(model) -> int:
-    """All weights and biases, zero or not."""
-    return int(sum(p["W"].size + p["b"].size for p in _layers(model)))
+    """All parameters (weights, biases, BatchNorm scales and shifts), zero or not."""
+    return int(sum(array.size for p in _layers(model) for array in p.values()))
 
 
 def count_nonzeros(model) -> int:
-    """Weights and biases that are not exactly zero."""
-    return int(sum(np.count_nonzero(p["W"]) + np.count_nonzero(p["b"]) for p in _layers(model)))
+    """Parameters that are not exactly zero."""
+    return int(sum(np.count_nonzero(array) for p in _layers(model) for array in p.values()))
 
 
-def macs_per_sample(model, sparse: bool = False) -> int:
-    """Multiply-accumulates for one sample's forward pass.
+def _positions(model, X) -> list:
+    """Output positions per sample of each layer with a ``W`` (params order): 1 for Dense, H_out*W_out for Conv2D."""
+    weights = [p["W"] for p in _layers(model) if "W" in p]
+    if all(W.ndim == 2 for W in weights):
+        return [1] * len(weights)
+    if X is None:
+        raise ValueError("X=None: a convolution's MACs depend on the image size; pass X, one or more samples of "
+                         "shape (n, H, W, C) (only the shapes matter)")
+    from .pruning.probe import output_shapes  # the network's own forward pass gives the output shapes
 
-    Dense: ``sum(n_in * n_out)``. With ``sparse=True``, only non-zero weights count: the
-    work an ideal sparse kernel would do (real kernels rarely get there; see latency).
+    return [int(np.prod(shape[1:-1])) for _, shape, _ in output_shapes(model, X)]
+
+
+def macs_per_sample(model, sparse: bool = False, X=None) -> int:
+    """Multiply-accumulates for one sample's forward pass, at the model's current shape.
+
+    Dense layers: ``n_in * n_out``; convolutions: ``H_out * W_out * k * k * C_in * C_out``. With
+    ``sparse=True``, only non-zero weights count (``H_out * W_out`` times each for a convolution):
+    the work an ideal sparse kernel would do (real kernels rarely get there; see latency). Structured
+    pruning pays off after surgery: count ``shrink(model)``.
+
+    Parameters
+    ----------
+    model : MLP or Sequential
+    sparse : bool
+    X : ndarray of shape (n_samples, H, W, C), needed only when the model has convolutions (the
+        shapes matter, not the values; one sample is enough)
+
+    >>> from adaprune_edu.nn import MLP
+    >>> macs_per_sample(MLP([4, 3, 2]))   # 4 * 3 + 3 * 2
+    18
     """
-    if sparse:
-        return int(sum(np.count_nonzero(p["W"]) for p in _layers(model)))
-    return int(sum(p["W"].size for p in _layers(model)))
+    weights = [p["W"] for p in _layers(model) if "W" in p]
+    per_weight = [np.count_nonzero(W) if sparse else W.size for W in weights]
+    return int(sum(int(n) * positions for n, positions in zip(per_weight, _positions(model, X))))
 
 
-def flops_per_sample(model, sparse: bool = False) -> int:
+def flops_per_sample(model, sparse: bool = False, X=None) -> int:
     """``2 * macs_per_sample`` (the bias adds and activations are left out, as is usual)."""
-    return 2 * macs_per_sample(model, sparse=sparse)
+    return 2 * macs_per_sample(model, sparse=sparse, X=X)
 
 
 def bytes_dense(model) -> int:
-    """Bytes to store every weight and bias as a dense array of the model's dtype."""
-    return int(sum(dense_bytes(p["W"].shape, p["W"].itemsize) + p["b"].nbytes for p in _layers(model)))
+    """Bytes to store every parameter as a dense array of the model's dtype."""
+    return int(sum((dense_bytes(p["W"].shape, p["W"].itemsize) if "W" in p else 0) + _dense_extras(p)
+                   for p in _layers(model)))
 
 
 def bytes_csr(model, index_bytes: int = INDEX_BYTES) -> int:
-    """Bytes to store each ``W`` in CSR as the package does (``W.T``: ``n_out + 1`` row pointers) plus dense biases.
+    """Bytes to store each ``W`` in CSR as the package does plus every other parameter dense.
 
-    Equal to :attr:`adaprune_edu.pruning.sparse.SparseMLP.nbytes` of the same model (both call
-    :func:`csr_bytes`).
+    ``W.T`` for a Dense layer (``n_out + 1`` row pointers), the filters as ``(C_out, k * k * C_in)`` for a
+    Conv2D (``C_out + 1`` row pointers). For an MLP equal to
+    :attr:`adaprune_edu.pruning.sparse.SparseMLP.nbytes` of the same model (both call :func:`csr_bytes`).
     """
-    return int(sum(csr_bytes(p["W"].shape[1], np.count_nonzero(p["W"]), p["W"].itemsize, index_bytes)
-                   + p["b"].nbytes for p in _layers(model)))
+    return int(sum((csr_bytes(p["W"].shape[-1], np.count_nonzero(p["W"]), p["W"].itemsize, index_bytes)
+                    if "W" in p else 0) + _dense_extras(p) for p in _layers(model)))
 
 
 def bytes_bitmask(model) -> int:
-    """Bytes for non-zero values plus one bit per weight saying where they sit, plus dense biases."""
-    return int(sum(bitmask_bytes(p["W"].size, np.count_nonzero(p["W"]), p["W"].itemsize) + p["b"].nbytes
-                   for p in _layers(model)))
+    """Bytes for non-zero values of every ``W`` plus one bit per weight saying where they sit, plus the rest dense."""
+    return int(sum((bitmask_bytes(p["W"].size, np.count_nonzero(p["W"]), p["W"].itemsize) if "W" in p else 0)
+                   + _dense_extras(p) for p in _layers(model)))
 
 
 # ---------------------------------------------------------------------- time
