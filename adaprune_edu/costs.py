@@ -4,23 +4,22 @@ The point of these numbers: zeroing weights changes ``nonzeros`` but *not* ``par
 dense FLOPs, dense bytes or dense latency. Only a different storage format (CSR, bitmask)
 or a physically smaller network turns zeros into savings.
 
-Counts are over every parameter array of ``model.params``: the dense layers' ``W`` (shape
-``(n_in, n_out)``) and ``b`` (shape ``(n_out,)``), and for a CNN the convolutions' ``W`` (shape
-``(k, k, C_in, C_out)``) and ``b`` and the BatchNorm ``gamma`` and ``beta`` (its running statistics
-are buffers, not parameters, as in PyTorch). Only the ``W`` arrays are ever stored sparse; biases
-and BatchNorm entries are always stored dense. A multiply-accumulate (MAC) is one multiply and one
-add, so FLOPs = 2 * MACs (bias adds, BatchNorm, pooling and activations left out, as is usual). A
-convolution does ``H_out * W_out * k * k * C_in * C_out`` MACs per image, so its count needs the
-image size: pass ``input_shape`` (e.g. ``data.sample_shape``) for a network with convolutions.
-A convolution's ``W`` is stored sparse like a dense layer's, as the ``(k*k*C_in, C_out)`` matrix
-its im2col product multiplies.
+Counts are over every parameter of an MLP or a :class:`~adaprune_edu.nn.sequential.Sequential`
+(a CNN): each layer's ``W`` -- ``(n_in, n_out)`` for a Dense layer, ``(k, k, C_in, C_out)`` for a
+Conv2D -- is the weight matrix that pruning thins out; biases and BatchNorm's ``gamma``/``beta`` are
+always stored dense (running statistics are buffers, not parameters, and fold into the convolution for
+inference). A multiply-accumulate (MAC) is one multiply and one add, so FLOPs = 2 * MACs (bias adds,
+BatchNorm, activations and pooling left out, as is usual). A Dense layer costs ``n_in * n_out`` MACs per
+sample, a Conv2D ``H_out * W_out * k * k * C_in * C_out``: its MACs depend on the image size, so a
+network with convolutions needs a sample ``X`` to count them.
 
 Storage formats, per weight matrix with ``nnz`` non-zeros:
 
 - **dense**: ``n_in * n_out`` values.
 - **CSR** (compressed sparse rows), stored as the package stores it
   (:class:`~adaprune_edu.pruning.sparse.SparseMLP`): the matrix kept is ``W.T``, of shape
-  ``(n_out, n_in)`` -- one row per output neuron, the layout of a PyTorch ``Linear.weight`` --
+  ``(n_out, n_in)`` -- one row per output neuron, the layout of a PyTorch ``Linear.weight``; a
+  convolution's filters likewise as ``(C_out, k * k * C_in)``, one row per output channel --
   as three arrays: ``data`` (``nnz`` values), ``indices`` (``nnz`` column indices: which input)
   and ``indptr`` (``n_out + 1`` row pointers: where each neuron's row starts and ends). Bytes:
   ``nnz * (value + index) + (n_out + 1) * index``.
@@ -44,7 +43,7 @@ from ._checks import check_int
 __all__ = [
     "count_params", "count_nonzeros", "macs_per_sample", "flops_per_sample",
     "dense_bytes", "csr_bytes", "bitmask_bytes", "bytes_dense", "bytes_csr", "bytes_bitmask",
-    "measure_latency", "output_positions",
+    "measure_latency",
 ]
 
 #: bytes of one CSR index (``indices`` and ``indptr``): int32, what SciPy uses for these sizes
@@ -102,134 +101,93 @@ def bitmask_bytes(size: int, nnz: int, value_bytes: int) -> int:
 
 # ---------------------------------------------------------------------- a whole model
 def _layers(model):
-    """``model.params``, checked: dicts of arrays (``W``, ``b`` per Dense/Conv2D; ``gamma``, ``beta`` per BatchNorm)."""
+    """``model.params``: a list of dicts of arrays (``{"W", "b"}``, BatchNorm's ``{"gamma", "beta"}``), checked."""
     params = getattr(model, "params", None)
     if not isinstance(params, list) or not params or not all(
-            isinstance(p, dict) and all(isinstance(a, np.ndarray) for a in p.values()) for p in params) \
-            or not any("W" in p for p in params):
-        raise TypeError(f"model={type(model).__name__} must have .params, a list of dicts of arrays with a 'W' in "
-                        "the Dense and Conv2D layers (an adaprune_edu MLP or Sequential)")
+            isinstance(p, dict) and all(isinstance(a, np.ndarray) for a in p.values()) for p in params):
+        raise TypeError(f"model={type(model).__name__} must have .params, a list of dicts of arrays "
+                        "(an adaprune_edu MLP or Sequential)")
     return params
 
 
-def _matrix_shape(W: np.ndarray) -> tuple:
-    """``W`` as the matrix its layer multiplies: ``(n_in, n_out)``; ``(k*k*C_in, C_out)`` for a convolution."""
-    return int(np.prod(W.shape[:-1], dtype=np.int64)), int(W.shape[-1])
-
-
-def _weights(model) -> list:
-    return [p["W"] for p in _layers(model) if "W" in p]
-
-
-def _others_bytes(model) -> int:
-    """Bytes of every parameter that is not a ``W`` (biases, BatchNorm entries): always stored dense."""
-    return int(sum(a.nbytes for p in _layers(model) for key, a in p.items() if key != "W"))
+def _dense_extras(p: dict) -> int:
+    """Bytes of a layer's parameters other than ``W`` (biases, BatchNorm scales and shifts), stored dense."""
+    return sum(array.nbytes for key, array in p.items() if key != "W")
 
 
 def count_params(model) -> int:
     """All parameters (weights, biases, BatchNorm scales and shifts), zero or not."""
-    return int(sum(a.size for p in _layers(model) for a in p.values()))
+    return int(sum(array.size for p in _layers(model) for array in p.values()))
 
 
 def count_nonzeros(model) -> int:
     """Parameters that are not exactly zero."""
-    return int(sum(np.count_nonzero(a) for p in _layers(model) for a in p.values()))
+    return int(sum(np.count_nonzero(array) for p in _layers(model) for array in p.values()))
 
 
-def _spatial(shape, layer) -> tuple:
-    """(H, W) after ``layer`` (``None`` once the data is flat)."""
-    name = type(layer).__name__
-    if shape is None or name in ("Dense", "GlobalAvgPool2D", "Flatten"):
-        return None
-    if name == "Conv2D":
-        k, s, p = layer.kernel_size, layer.stride, layer.padding
-        return tuple((n + 2 * p - k) // s + 1 for n in shape)
-    if name in ("MaxPool2D", "AvgPool2D"):
-        return tuple(n // layer.size for n in shape)
-    return shape  # BatchNorm, activations
+def _positions(model, X) -> list:
+    """Output positions per sample of each layer with a ``W`` (params order): 1 for Dense, H_out*W_out for Conv2D."""
+    weights = [p["W"] for p in _layers(model) if "W" in p]
+    if all(W.ndim == 2 for W in weights):
+        return [1] * len(weights)
+    if X is None:
+        raise ValueError("X=None: a convolution's MACs depend on the image size; pass X, one or more samples of "
+                         "shape (n, H, W, C) (only the shapes matter)")
+    from .pruning.probe import output_shapes  # the network's own forward pass gives the output shapes
+
+    return [int(np.prod(shape[1:-1])) for _, shape, _ in output_shapes(model, X)]
 
 
-def _positions(layers, shape, found: list):
-    """Append, per Dense/Conv2D in ``params`` order, the output positions it computes; returns the shape after."""
-    for layer in layers:
-        if getattr(layer, "is_container", False):  # Residual: branch, then projection, both read the input
-            after = _positions(layer.layers, shape, found)
-            if layer.projection is not None:
-                _positions([layer.projection], shape, found)
-            shape = after
-            continue
-        name = type(layer).__name__
-        shape = _spatial(shape, layer)
-        if name == "Dense":
-            found.append(1)
-        elif name == "Conv2D":
-            found.append(int(np.prod(shape)))
-    return shape
+def macs_per_sample(model, sparse: bool = False, X=None) -> int:
+    """Multiply-accumulates for one sample's forward pass, at the model's current shape.
 
-
-def output_positions(model, input_shape=None) -> list:
-    """How many times each Dense/Conv2D layer's weight matrix is applied per sample (``H_out * W_out``; 1 for Dense).
+    Dense layers: ``n_in * n_out``; convolutions: ``H_out * W_out * k * k * C_in * C_out``. With
+    ``sparse=True``, only non-zero weights count (``H_out * W_out`` times each for a convolution):
+    the work an ideal sparse kernel would do (real kernels rarely get there; see latency). Structured
+    pruning pays off after surgery: count ``shrink(model)``.
 
     Parameters
     ----------
     model : MLP or Sequential
-    input_shape : (H, W) or (H, W, C), the image size; needed only when the model has convolutions
+    sparse : bool
+    X : ndarray of shape (n_samples, H, W, C), needed only when the model has convolutions (the
+        shapes matter, not the values; one sample is enough)
 
-    Returns
-    -------
-    list of int, one per layer with a ``W``, in ``model.params`` order
+    >>> from adaprune_edu.nn import MLP
+    >>> macs_per_sample(MLP([4, 3, 2]))   # 4 * 3 + 3 * 2
+    18
     """
-    weights = _weights(model)
-    layers = getattr(model, "layers", None)
-    if all(W.ndim == 2 for W in weights) or layers is None:
-        return [1] * len(weights)
-    if input_shape is None:
-        raise ValueError("input_shape=None, but this model has Conv2D layers, whose MACs depend on the image size: "
-                         "pass input_shape=(height, width, channels), e.g. data.sample_shape")
-    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__") or len(input_shape) not in (2, 3):
-        raise ValueError(f"input_shape={input_shape!r} must be (height, width) or (height, width, channels)")
-    shape = tuple(check_int(f"input_shape[{i}]", n, minimum=1) for i, n in enumerate(input_shape[:2]))
-    found = []
-    _positions(layers, shape, found)
-    return found
+    weights = [p["W"] for p in _layers(model) if "W" in p]
+    per_weight = [np.count_nonzero(W) if sparse else W.size for W in weights]
+    return int(sum(int(n) * positions for n, positions in zip(per_weight, _positions(model, X))))
 
 
-def macs_per_sample(model, sparse: bool = False, input_shape=None) -> int:
-    """Multiply-accumulates for one sample's forward pass.
-
-    Dense: ``sum(n_in * n_out)`` over Dense layers and ``sum(H_out * W_out * k * k * C_in * C_out)``
-    over convolutions (``input_shape`` needed then). With ``sparse=True``, only non-zero weights
-    count: the work an ideal sparse kernel would do (real kernels rarely get there; see latency).
-    """
-    positions = output_positions(model, input_shape)
-    per_weight = [np.count_nonzero(W) if sparse else W.size for W in _weights(model)]
-    return int(sum(n * count for n, count in zip(positions, per_weight)))
-
-
-def flops_per_sample(model, sparse: bool = False, input_shape=None) -> int:
+def flops_per_sample(model, sparse: bool = False, X=None) -> int:
     """``2 * macs_per_sample`` (the bias adds and activations are left out, as is usual)."""
-    return 2 * macs_per_sample(model, sparse=sparse, input_shape=input_shape)
+    return 2 * macs_per_sample(model, sparse=sparse, X=X)
 
 
 def bytes_dense(model) -> int:
     """Bytes to store every parameter as a dense array of the model's dtype."""
-    return int(sum(dense_bytes(W.shape, W.itemsize) for W in _weights(model))) + _others_bytes(model)
+    return int(sum((dense_bytes(p["W"].shape, p["W"].itemsize) if "W" in p else 0) + _dense_extras(p)
+                   for p in _layers(model)))
 
 
 def bytes_csr(model, index_bytes: int = INDEX_BYTES) -> int:
-    """Bytes to store each ``W`` in CSR as the package does (``W.T``: ``n_out + 1`` row pointers) plus dense biases.
+    """Bytes to store each ``W`` in CSR as the package does plus every other parameter dense.
 
-    Equal to :attr:`adaprune_edu.pruning.sparse.SparseMLP.nbytes` of the same model (both call
-    :func:`csr_bytes`). A convolution's ``W`` counts as its ``(k*k*C_in, C_out)`` matrix.
+    ``W.T`` for a Dense layer (``n_out + 1`` row pointers), the filters as ``(C_out, k * k * C_in)`` for a
+    Conv2D (``C_out + 1`` row pointers). For an MLP equal to
+    :attr:`adaprune_edu.pruning.sparse.SparseMLP.nbytes` of the same model (both call :func:`csr_bytes`).
     """
-    return int(sum(csr_bytes(_matrix_shape(W)[1], np.count_nonzero(W), W.itemsize, index_bytes)
-                   for W in _weights(model))) + _others_bytes(model)
+    return int(sum((csr_bytes(p["W"].shape[-1], np.count_nonzero(p["W"]), p["W"].itemsize, index_bytes)
+                    if "W" in p else 0) + _dense_extras(p) for p in _layers(model)))
 
 
 def bytes_bitmask(model) -> int:
-    """Bytes for non-zero values plus one bit per weight saying where they sit, plus dense biases."""
-    return int(sum(bitmask_bytes(W.size, np.count_nonzero(W), W.itemsize) for W in _weights(model))) \
-        + _others_bytes(model)
+    """Bytes for non-zero values of every ``W`` plus one bit per weight saying where they sit, plus the rest dense."""
+    return int(sum((bitmask_bytes(p["W"].size, np.count_nonzero(p["W"]), p["W"].itemsize) if "W" in p else 0)
+                   + _dense_extras(p) for p in _layers(model)))
 
 
 # ---------------------------------------------------------------------- time

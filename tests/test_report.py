@@ -132,8 +132,8 @@ def test_report_of_a_channel_pruned_cnn():
     assert report.layer_sizes == [1, 4, 8, 8, 10] and report.shrunk_layer_sizes == [1, 2, 4, 4, 10]
     assert report.neurons_removed_fraction == 0.5
     small = shrink(pruned)
-    assert report.macs_dense == costs.macs_per_sample(net, input_shape=(8, 8, 1))
-    assert report.macs_shrunk == costs.macs_per_sample(small, input_shape=(8, 8, 1))
+    assert report.macs_dense == costs.macs_per_sample(net, X=images)
+    assert report.macs_shrunk == costs.macs_per_sample(small, X=images)
     assert report.mac_reduction == pytest.approx(report.macs_dense / report.macs_shrunk) == report.flop_reduction
     assert report.params == costs.count_params(net) and report.params_shrunk == costs.count_params(small)
     assert set(report.latency_ms) == {"dense", "shrunk"} and set(report.latency_ms["shrunk"]) == {1, 32}
@@ -142,5 +142,7 @@ def test_report_of_a_channel_pruned_cnn():
                                rtol=1e-4, atol=1e-5)
     many = np.concatenate([images] * 10)  # 200 images: run in chunks of 128
     np.testing.assert_allclose(inference_function(net)(many), net.forward(many, training=False), rtol=1e-4, atol=1e-5)
-    with pytest.raises(ValueError, match="input_shape"):
+    with pytest.raises(ValueError, match="X=None"):
         compression_report(pruned)  # no images: the convolutions' MACs are unknown
+    untimed = compression_report(pruned, images, timed=False)
+    assert untimed.latency_ms is None and untimed.macs_shrunk == report.macs_shrunk

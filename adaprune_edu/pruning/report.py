@@ -300,7 +300,7 @@ def _batch(X: np.ndarray, size: int) -> np.ndarray:
 
 
 def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
-                       batch_sizes=BATCH_SIZES, input_shape=None) -> CompressionReport:
+                       batch_sizes=BATCH_SIZES, timed: bool = True) -> CompressionReport:
     """Measure what a (pruned) model costs, dense, in CSR, and after structured surgery.
 
     Parameters
@@ -320,7 +320,7 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
     warmup : int >= 0
         Untimed runs before timing.
     batch_sizes : sequence of int >= 1, default (1, 1024)
-    input_shape : (H, W, C), the image size for a CNN's MAC counts; default ``X.shape[1:]``
+    timed : bool, default True; False counts without timing (a CNN needs ``X`` for its MACs even then)
 
     Returns
     -------
@@ -339,7 +339,6 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
     if X is not None:
         X = (check_features("X", X, model.n_features) if is_mlp else model._check_X("X", X)).astype(model.dtype,
                                                                                                    copy=False)
-        input_shape = X.shape[1:] if input_shape is None else input_shape
 
     model.apply_masks()
     small = shrink(model)
@@ -354,19 +353,19 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
         layer_sparsity=[float(1 - np.count_nonzero(W) / W.size) for W in weights],
         neurons_alive=small_sizes[1:-1],
         neurons_total=sizes[1:-1],
-        macs_dense=macs_per_sample(model, input_shape=input_shape),
-        macs_effective=macs_per_sample(model, sparse=True, input_shape=input_shape),
-        flops_dense=flops_per_sample(model, input_shape=input_shape),
-        flops_effective=flops_per_sample(model, sparse=True, input_shape=input_shape),
-        flops_shrunk=flops_per_sample(small, input_shape=input_shape),
-        macs_shrunk=macs_per_sample(small, input_shape=input_shape),
+        macs_dense=macs_per_sample(model, X=X),
+        macs_effective=macs_per_sample(model, sparse=True, X=X),
+        flops_dense=flops_per_sample(model, X=X),
+        flops_effective=flops_per_sample(model, sparse=True, X=X),
+        flops_shrunk=flops_per_sample(small, X=X),
+        macs_shrunk=macs_per_sample(small, X=X),
         params_shrunk=count_params(small),
         bytes_dense=bytes_dense(model),
         bytes_csr=bytes_csr(model),
         bytes_bitmask=bytes_bitmask(model),
         bytes_shrunk=bytes_dense(small),
     )
-    if X is not None:
+    if X is not None and timed:
         variants = {"dense": inference_function(model)}
         if is_mlp:
             variants["csr"] = inference_function(SparseMLP(model))
