@@ -59,6 +59,11 @@ grow while accuracy holds and shrink when it does not, but a step at ``min_step`
 the tolerance is taken anyway (action ``"force"``) because the budget must be met; steps
 are capped so as not to overshoot the budget; the run stops once the cost is within budget.
 
+CNNs take the same path: every structured operation works on groups (:func:`.groups.layer_groups`),
+so on :func:`adaprune_edu.nn.cnn` ``granularity="structured"`` removes output channels, residual-tied
+channels together, no layer below ``neuron_multiple`` channels; the budgets count the CNN's bytes and
+MACs (:mod:`adaprune_edu.costs`) and time the shrunk network. An MLP runs exactly as before.
+
 >>> pruner = AdaptivePruner(tolerance=0.01).fit(model, X_train, y_train, X_val, y_val)  # doctest: +SKIP
 >>> pruner.model_, pruner.sparsity_, pruner.history_[-1]["action"]                     # doctest: +SKIP
 """
@@ -68,18 +73,13 @@ import numbers
 
 import numpy as np
 
-from .._checks import check_choice, check_features, check_float, check_int, check_labels
-from ..nn import MLP
-from .model import (
-    CRITERIA,
-    GRANULARITIES,
-    global_sparsity,
-    layer_sparsities,
-    neuron_masks,
-    neuron_sparsity,
-    prune_model,
-)
+from .._checks import check_choice, check_float, check_int, check_labels
+from ..nn import Sequential
+from .amount import compute_count
+from .groups import layer_groups
+from .model import GRANULARITIES, global_sparsity, layer_sparsities, neuron_masks, neuron_sparsity, prune_model
 from .paired import paired_drop, split_validation
+from .registry import GROUP_ONLY, REGISTRY, weight_layers
 from .report import COST_METRICS, resource_cost
 from .sensitivity import sensitivity_scan
 
@@ -87,7 +87,6 @@ ALLOCATIONS = ("auto", "global", "layer", "sensitivity")
 #: ``se_margin="auto"``: paired standard errors kept between the validation drop and the tolerance
 #: (benchmarks/bench_tolerance.py measures why unstructured and structured differ)
 SE_MARGIN_AUTO = {"unstructured": 0.5, "structured": 1.645, "hybrid": 1.645}
-_NEURON_ONLY = ("activation", "apoz")
 
 
 class AdaptivePruner:
@@ -99,8 +98,13 @@ class AdaptivePruner:
         Largest allowed drop of accuracy below the dense model's (0.01 = 1 point), tested on
         validation data with a margin (``se_margin``); see "What ``tolerance`` promises" in the
         module docstring.
-    criterion : one of ``CRITERIA``, default "magnitude"
+    criterion : a name in :data:`.registry.REGISTRY`, default "magnitude"
+        The group-only ones (:data:`.registry.GROUP_ONLY`: "activation", "apoz", "taylor_activation",
+        "bn_scale") need granularity "structured" or "hybrid"; "bn_scale" needs BatchNorm (a CNN).
     granularity : {"unstructured", "structured", "hybrid"}, default "unstructured"
+        "structured" removes whole groups (:mod:`.groups`): hidden neurons of an MLP, output channels
+        of a CNN's convolutions (filter, bias, BatchNorm entries and the next layer's input channel;
+        channels tied by a residual add together).
     allocation : {"auto", "global", "layer", "sensitivity"}, default "auto"
         How a step is shared among layers (see the module docstring). "sensitivity" works with
         "unstructured" and "structured"; "auto" is "global" for unstructured, else "layer".
@@ -135,9 +139,10 @@ class AdaptivePruner:
     score_batches : int >= 1, default 8
         Training batches used by data-driven criteria (gradient, Taylor, activation, APoZ).
     neuron_multiple : int >= 1, default 1
-        Structured and hybrid: after each step, remove a few more neurons (by the same
-        criterion) so that every hidden layer keeps a multiple of this many (layers already
-        narrower are left alone). Matrix products whose sizes are multiples of the SIMD width
+        Structured and hybrid: the fewest units (neurons, channels) a step leaves in a layer of
+        groups (a layer already narrower keeps what it has; 1: no step empties a layer), and after
+        each step a few more units are removed (by the same criterion) so that every layer keeps a
+        multiple of this many. Matrix products whose sizes are multiples of the SIMD width
         run closer to the machine's peak: on digits a ``[64, 96, 48, 10]`` network ran 0.85x
         its FLOP reduction faster, ``[64, 90, 45, 10]`` only 0.77x (benchmarks/README.md, "Pruning").
         16 suits float32 on AVX-512; 1 disables the rounding.
@@ -160,7 +165,8 @@ class AdaptivePruner:
 
     Attributes
     ----------
-    model_ : MLP, the pruned, fine-tuned copy (the model passed to ``fit`` is not modified)
+    model_ : MLP or Sequential, the pruned, fine-tuned copy (the model passed to ``fit`` is not modified);
+        masked, not shrunk: :func:`.surgery.shrink` gives the physically smaller network
     history_ : list of dicts, one per prune step plus a final "stop" record, with keys
         ``step``, ``amount`` (the step size), ``target`` (weight sparsity aimed at for
         unstructured/hybrid, neuron sparsity for structured), ``sparsity``, ``neuron_sparsity``,
@@ -224,12 +230,12 @@ class AdaptivePruner:
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
         check_float("tolerance", self.tolerance, minimum=0.0, maximum=1.0)
-        check_choice("criterion", self.criterion, CRITERIA)
+        check_choice("criterion", self.criterion, tuple(REGISTRY))
         check_choice("granularity", self.granularity, GRANULARITIES)
         check_choice("allocation", self.allocation, ALLOCATIONS)
-        if self.criterion in _NEURON_ONLY and self.granularity == "unstructured":
+        if self.criterion in GROUP_ONLY and self.granularity == "unstructured":
             raise ValueError(f"criterion={self.criterion!r} scores whole neurons; with granularity='unstructured' "
-                             f"use one of {[c for c in CRITERIA if c not in _NEURON_ONLY]}")
+                             f"use one of {[c for c in REGISTRY if c not in GROUP_ONLY]}")
         if self.allocation == "sensitivity" and self.granularity == "hybrid":
             raise ValueError("allocation='sensitivity' works with granularity 'unstructured' or 'structured'; "
                              "for 'hybrid' use allocation 'global' or 'layer'")
@@ -278,25 +284,70 @@ class AdaptivePruner:
 
     # ------------------------------------------------------------------ the loop's pieces
     def _prune(self, model, step: float) -> None:
-        """Prune ``step`` of what remains, shared among layers as ``allocation`` says."""
+        """Prune ``step`` of what remains, shared among layers as ``allocation`` says.
+
+        Structured and hybrid: a step that would leave a layer of units with fewer than
+        ``neuron_multiple`` (at least one) is redone with that floor (:meth:`_prune_with_floor`).
+        """
         common = dict(criterion=self.criterion, granularity=self.granularity, X=self._X_score,
                       y=self._y_score, seed=self.seed, batch_size=self.batch_size, n_batches=self.score_batches)
         if self.granularity == "hybrid":
             common["structured_fraction"] = self.structured_fraction
         before = self._removed(model)
+        alive_before = self._alive(model)
+        state = model.get_state() if self.granularity != "unstructured" else None
         if self.allocation_ == "sensitivity":
             prune_model(model, None, scope=[step * w for w in self._layer_weights], **common)
         else:
             prune_model(model, step, scope=self.allocation_, **common)
+        if state is not None and self._below_floor(alive_before, self._alive(model)):
+            model.set_state(state)
+            self._prune_with_floor(model, step, alive_before, common)
         self._at_least_one(model, before, common)
         if self.neuron_multiple > 1 and self.granularity != "unstructured":
             self._round_neurons(model, common)
 
     @staticmethod
+    def _alive(model) -> list:
+        """Alive units (hidden neurons, channels) per layer of groups."""
+        return [int(np.sum(a)) for a in neuron_masks(model)]
+
+    def _below_floor(self, before, after) -> bool:
+        """Did a layer drop below the floor (``neuron_multiple``; a layer already narrower keeps what it had)?"""
+        return any(a < min(self.neuron_multiple, b) for b, a in zip(before, after))
+
+    def _prune_with_floor(self, model, step: float, alive, common) -> None:
+        """The step of :meth:`_prune` again, removing no unit that would take a layer below the floor.
+
+        A layer keeps at least ``neuron_multiple`` units (or what it has, if fewer): the counts are
+        clipped per layer ("layer", "sensitivity") or the best units of each layer are kept out of the
+        ranking ("global", :func:`.model.prune_model`'s ``min_per_layer``).
+        """
+        floor = self.neuron_multiple
+        removable = [max(0, a - floor) for a in alive]
+        if self.granularity == "structured":
+            if self.allocation_ == "global":
+                count = min(compute_count(step, sum(alive)), sum(removable))
+                prune_model(model, count, scope="global", min_per_layer=floor, **common)
+                return
+            weights = self._layer_weights if self.allocation_ == "sensitivity" else [1.0] * len(alive)
+            counts = [min(compute_count(step * w, a), r) for w, a, r in zip(weights, alive, removable)]
+            prune_model(model, None, scope=counts, **common)
+            return
+        try:  # hybrid: the neuron stage keeps the floor; its weight stage is unchanged
+            prune_model(model, step, scope=self.allocation_, min_per_layer=floor, **common)
+        except ValueError:  # no layer can give units without going below the floor: weights only
+            options = {k: v for k, v in common.items() if k not in ("granularity", "structured_fraction")}
+            if options["criterion"] in GROUP_ONLY:
+                options["criterion"] = "magnitude"
+            prune_model(model, step, granularity="unstructured", scope=self.allocation_, **options)
+
+    @staticmethod
     def _removed(model) -> tuple:
-        """(pruned weights, removed neurons): what a step must change."""
-        weights = sum(int(np.sum(m["W"] == 0)) for m in model.masks if m["W"] is not None)
-        neurons = sum(int(np.sum(~alive)) for alive in neuron_masks(model)) if model.n_layers > 1 else 0
+        """(pruned weights, removed units): what a step must change."""
+        weights = sum(int(np.sum(model.masks[i]["W"] == 0)) for i in weight_layers(model)
+                      if model.masks[i]["W"] is not None)
+        neurons = sum(int(np.sum(~alive)) for alive in neuron_masks(model))
         return weights, neurons
 
     def _at_least_one(self, model, before, common) -> None:
@@ -312,14 +363,14 @@ class AdaptivePruner:
         wants_neurons = self.granularity == "structured" or (self.granularity == "hybrid"
                                                               and self.structured_fraction > 0)
         if wants_neurons and neurons == before[1]:
-            alive = [int(np.sum(a)) for a in neuron_masks(model)]
-            if max(alive) > 1:
+            alive = self._alive(model)
+            if alive and max(alive) > self.neuron_multiple:
                 widest = int(np.argmax(alive))
                 prune_model(model, None, granularity="structured",
                             scope=[int(i == widest) for i in range(len(alive))], **options)
         if self.granularity != "structured" and weights == before[0]:
             if global_sparsity(model) < 1.0:
-                if options["criterion"] in _NEURON_ONLY:
+                if options["criterion"] in GROUP_ONLY:
                     options["criterion"] = "magnitude"
                 prune_model(model, 1, granularity="unstructured", scope="global", **options)
 
@@ -365,7 +416,7 @@ class AdaptivePruner:
         def cost_after(amount):
             trial = model.copy()
             self._prune(trial, amount)
-            return resource_cost(trial, metric)
+            return resource_cost(trial, metric, X=self._X_val[:1])
 
         if cost_after(step) > limit:
             return step
@@ -388,7 +439,7 @@ class AdaptivePruner:
     def _record(self, model, step_index, amount, target, val, action, epochs, cost, drop=None):
         self.history_.append({
             "step": step_index, "amount": amount, "target": target, "sparsity": global_sparsity(model),
-            "neuron_sparsity": neuron_sparsity(model) if model.n_layers > 1 else 0.0,
+            "neuron_sparsity": neuron_sparsity(model),
             "layer_sparsity": layer_sparsities(model), "val_accuracy": val,
             "val_drop": None if drop is None else drop.drop, "val_drop_se": None if drop is None else drop.se,
             "action": action, "epochs": epochs, "total_epochs": self._epochs, "cost": cost,
@@ -402,20 +453,26 @@ class AdaptivePruner:
 
         Parameters
         ----------
-        model : MLP, trained; not modified
-        X_train : ndarray of shape (n_train, n_features)
+        model : MLP or Sequential (e.g. :func:`adaprune_edu.nn.cnn`), trained; not modified
+        X_train : ndarray of shape (n_train, n_features), or images (n_train, H, W, C) for a CNN
         y_train : ndarray of shape (n_train,)
-        X_val : ndarray of shape (n_val, n_features)
+        X_val : ndarray of shape (n_val, n_features), or images (n_val, H, W, C) for a CNN
         y_val : ndarray of shape (n_val,)
         """
         self._validate()
-        if not isinstance(model, MLP):
-            raise TypeError(f"model must be an adaprune_edu.nn.MLP, got {type(model).__name__}")
-        if self.granularity != "unstructured" and model.n_layers < 2:
+        if not isinstance(model, Sequential):
+            raise TypeError(f"model must be an adaprune_edu.nn network (an MLP, or a Sequential such as nn.cnn()), "
+                            f"got {type(model).__name__}")
+        groups = layer_groups(model)
+        if self.granularity != "unstructured" and not groups:
             raise ValueError(f"granularity={self.granularity!r} removes hidden neurons; this model has none")
-        self._X_train = check_features("X_train", X_train, model.n_features).astype(model.dtype, copy=False)
+        if REGISTRY[self.criterion].needs_batchnorm and not any(kind == "batchnorm" for g in groups
+                                                                  for kind, _ in g.steps):
+            raise ValueError(f"criterion={self.criterion!r} ranks channels by their BatchNorm scale; this model has "
+                             "no BatchNorm2D after a pruned layer (use e.g. 'magnitude')")
+        self._X_train = model._check_X("X_train", X_train)
         self._y_train = check_labels("y_train", y_train, self._X_train.shape[0], model.n_classes)
-        X_all = check_features("X_val", X_val, model.n_features).astype(model.dtype, copy=False)
+        X_all = model._check_X("X_val", X_val)
         y_all = check_labels("y_val", y_val, X_all.shape[0], model.n_classes)
         search, confirm = split_validation(y_all, self.confirm_fraction, self.seed)
         if search.size < 2 or (self.confirm_fraction > 0 and confirm.size < 2):
@@ -464,7 +521,7 @@ class AdaptivePruner:
         self.model_ = pruned
         self.val_accuracy_ = pruned.score(X_all, y_all)
         self.sparsity_ = global_sparsity(pruned)
-        self.neuron_sparsity_ = neuron_sparsity(pruned) if pruned.n_layers > 1 else 0.0
+        self.neuron_sparsity_ = neuron_sparsity(pruned)
         self.cost_ = self._cost(pruned)
         self.budget_met_ = None if self.budget is None else bool(self.cost_ <= self.budget[1])
         self.epochs_used_ = self._epochs

@@ -297,8 +297,10 @@ def remove_units(model, groups: LayerGroups, alive) -> None:
 def count_macs(model, X) -> int:
     """Multiply-accumulates per sample of every Dense and Conv2D layer, at the model's current shape.
 
-    Structured pruning only pays off after surgery, so count the shrunk model:
-    ``count_macs(shrink(model), X)``. Masks are ignored (a dense product multiplies zeros too).
+    The same number as :func:`adaprune_edu.costs.macs_per_sample` (``model, X=X``), which counts it;
+    kept under this name for the notebooks. Structured pruning only pays off after surgery, so count
+    the shrunk model: ``count_macs(shrink(model), X)``. Masks are ignored (a dense product multiplies
+    zeros too).
 
     Parameters
     ----------
@@ -309,13 +311,6 @@ def count_macs(model, X) -> int:
     -------
     int: ``n_in * n_out`` per Dense; ``H_out * W_out * k * k * C_in * C_out`` per Conv2D.
     """
-    from .probe import output_shapes
+    from ..costs import macs_per_sample
 
-    total = 0
-    for layer, shape, params in output_shapes(model, X):
-        W = params["W"]
-        if type(layer).__name__ == "Dense":
-            total += W.shape[0] * W.shape[1]
-        else:  # Conv2D, output (n, H_out, W_out, C_out)
-            total += shape[1] * shape[2] * int(np.prod(W.shape))
-    return int(total)
+    return macs_per_sample(model, X=X)

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._checks import check_choice, check_features, check_int
-from ..metrics import (
+from ..costs import (
     bytes_bitmask,
     bytes_csr,
     bytes_dense,
@@ -40,6 +40,7 @@ from ..metrics import (
     measure_latency,
 )
 from ..nn import MLP, Sequential
+from ..nn.fold import fold_batchnorm
 from ..nn.training import one_blas_thread
 from .groups import layer_groups
 from .sparse import SparseMLP
@@ -384,40 +385,50 @@ COST_METRICS = ("bytes_csr", "bytes_shrunk", "flops_sparse", "flops_shrunk", "la
 def resource_cost(model, metric: str, X=None, batch_size: int = 1, repeats: int = 20) -> float:
     """One number saying what deploying ``model`` costs, for a resource budget.
 
+    Every count comes from :mod:`adaprune_edu.costs`, for an MLP and a CNN alike.
+
     Parameters
     ----------
-    model : MLP
+    model : MLP or Sequential (a CNN)
     metric : one of ``COST_METRICS``
-        ``"bytes_csr"``: bytes with every layer in CSR (unstructured sparsity pays off);
-        ``"bytes_shrunk"``: dense bytes after structured surgery (whole neurons pay off);
-        ``"flops_sparse"``: FLOPs per sample counting non-zero weights only (an ideal sparse
-        kernel); ``"flops_shrunk"``: dense FLOPs per sample after surgery (what a dense
-        kernel really does); ``"latency_ms"``: measured median milliseconds of the faster of
-        the shrunken dense network and its CSR export, at ``batch_size`` rows of ``X``.
-    X : ndarray of shape (n_samples, n_features); needed for "latency_ms" only
+        ``"bytes_csr"``: bytes with every ``W`` in CSR and the other parameters dense
+        (unstructured sparsity pays off); ``"bytes_shrunk"``: dense bytes after structured surgery
+        (whole neurons and channels pay off); ``"flops_sparse"``: FLOPs per sample counting non-zero
+        weights only (an ideal sparse kernel); ``"flops_shrunk"``: dense FLOPs per sample after
+        surgery (what a dense kernel really does); ``"latency_ms"``: measured median milliseconds at
+        ``batch_size`` rows of ``X`` of the shrunken network -- for an MLP the faster of the dense
+        network and its CSR export, for a CNN the dense network with BatchNorm folded.
+    X : ndarray of shape (n_samples, n_features), or images (n_samples, H, W, C); needed for
+        "latency_ms", and for the FLOP metrics of a network with convolutions (their MACs depend on
+        the image size)
     batch_size, repeats : for "latency_ms"
 
     Returns
     -------
     float
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an adaprune_edu.nn.MLP, got {type(model).__name__}")
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be an adaprune_edu.nn network (MLP or Sequential), got {type(model).__name__}")
     check_choice("metric", metric, COST_METRICS)
+    if X is not None:
+        X = model._check_X("X", X)
     if metric == "bytes_csr":
-        return float(SparseMLP(model).nbytes)
+        return float(bytes_csr(model))
     if metric == "flops_sparse":
-        return float(flops_per_sample(model, sparse=True))
+        return float(flops_per_sample(model, sparse=True, X=X))
     small = shrink(model)
     if metric == "bytes_shrunk":
         return float(bytes_dense(small))
     if metric == "flops_shrunk":
-        return float(flops_per_sample(small))
+        return float(flops_per_sample(small, X=X))
     if X is None:
         raise ValueError("metric='latency_ms' measures inference time: pass X (e.g. the validation inputs)")
-    X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
     Xb = _batch(X, check_int("batch_size", batch_size, minimum=1))
     settle_allocator()
     with one_blas_thread():
+        if not isinstance(model, MLP):
+            folded = fold_batchnorm(small)
+            return 1000 * measure_latency(lambda batch: folded.forward(batch, training=False), Xb, repeats=repeats,
+                                          warmup=2)
         return 1000 * min(measure_latency(inference_function(small), Xb, repeats=repeats, warmup=2),
                           measure_latency(inference_function(SparseMLP(small)), Xb, repeats=repeats, warmup=2))
