@@ -119,3 +119,31 @@ def test_bad_arguments_name_themselves(trained, images):
         ChannelExplorer(trained, images, keep=[0.5, 0.5])
     with pytest.raises(ValueError, match=r"keep\[0\]"):
         ChannelExplorer(trained, images, keep=0.0)
+
+
+def test_explore_serves_the_channel_explorer_page(monkeypatch, capsys):
+    import nbformat
+
+    from adaprune_edu.widgets import app
+
+    monkeypatch.setattr(app, "CNN_PAGE_EPOCHS", 1)
+    pages = []
+
+    def call(cmd, cwd):
+        pages.append(nbformat.read(cmd[3], as_version=4))
+        return 0
+
+    monkeypatch.setattr("adaprune_edu.widgets.app.subprocess.call", call)
+    assert app.main(["--model", "cnn", "--port", "9124"]) == 0
+    (page,) = pages
+    assert "cnn_channel_explorer.ipynb" in capsys.readouterr().out
+    code = page.cells[1].source
+    assert "epochs=1," in code
+    *body, last = code.splitlines()
+    namespace = {}
+    exec("\n".join(body), namespace)  # the page's code, run here: it trains the CNN and builds the explorer
+    explorer = eval(last, namespace)
+    assert isinstance(explorer, ChannelExplorer) and explorer.sizes == [16, 32, 64] and explorer.error is None
+    with pytest.raises(SystemExit):
+        app.main(["--model", "cnn", "--notebook", "other.ipynb"])
+    assert "leave out --notebook" in capsys.readouterr().err
