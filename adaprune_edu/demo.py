@@ -39,7 +39,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -289,7 +289,8 @@ class DemoResult:
     pruned_model: object = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k not in ("dense_model", "pruned_model")}
+        """The results without the models: what ``--json`` writes (``task_adaptivity`` only when it ran)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("dense_model", "pruned_model")}
         if out["task_adaptivity"] is None:
             del out["task_adaptivity"]
         return out
