@@ -163,8 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--confirm-fraction", default=0.0, type=_confirm,
                         help="share of the validation data kept out of the step decisions, to confirm the result")
     parser.add_argument("--neuron-multiple", default="auto", type=_multiple,
-                        help="structured/hybrid: keep every hidden width a multiple of this (8 or 16: GEMM-friendly "
-                             "sizes); 'auto': 16 with a --budget (rounding down only helps to meet it), else 1")
+                        help="structured/hybrid: keep every hidden width (cnn: channel count) a multiple of this "
+                             "(8 or 16: GEMM-friendly sizes; onnxruntime's convolutions want multiples of 8, see "
+                             "benchmarks/bench_cnn_channels.py); 'auto': 16 with a --budget (rounding down only helps "
+                             "to meet it), else 1")
     parser.add_argument("--seed", default=0, type=_positive_int)
     parser.add_argument("--epochs", default=None, type=_positive_int,
                         help="training epochs of the dense network (default: 30 mlp, 15 cnn)")
