@@ -23,6 +23,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from adaprune_edu.costs import macs_per_sample
 from adaprune_edu.data import load_dataset
 from adaprune_edu.deploy import onnxruntime_predict, onnxruntime_session
 from adaprune_edu.nn import Conv2D, Dense, cnn
@@ -30,16 +31,8 @@ from adaprune_edu.nn.fold import fold_batchnorm
 
 
 def macs(model, sample_shape) -> int:
-    """Multiply-accumulates of one forward pass per sample (convolutions and dense layers)."""
-    X = np.zeros((1, *sample_shape), dtype=model.dtype)
-    total, params = 0, iter(model.params)
-    for layer in model.layers:
-        p = next(params) if layer.n_param_dicts else None
-        out, _ = layer.forward(p, X, training=False)
-        if isinstance(layer, (Conv2D, Dense)):
-            total += int(np.prod(out.shape[1:])) * int(np.prod(p["W"].shape[:-1]))
-        X = out
-    return total
+    """Multiply-accumulates of one forward pass per sample (counted by :func:`adaprune_edu.costs.macs_per_sample`)."""
+    return macs_per_sample(model, X=np.zeros((1, *sample_shape), dtype=model.dtype))
 
 
 def halve_channels(model):

@@ -155,15 +155,16 @@ def test_structured_global_can_empty_a_layer_and_the_output_becomes_constant(mod
 
 
 def test_model_helpers_importable_from_model_and_package():
-    """model.py re-exports what moved to model_masks / model_scores (notebooks import either path)."""
+    """model.py re-exports what moved to model_masks and the registry (notebooks import either path)."""
     import adaprune_edu.pruning as package
-    from adaprune_edu.pruning import model, model_masks, model_scores
+    from adaprune_edu.pruning import model, model_masks, registry
 
     for name in model.__all__:
         assert getattr(model, name) is getattr(package, name)
-    for module in (model_masks, model_scores):
-        for name in module.__all__:
-            assert getattr(model, name) is getattr(module, name)
+    for name in model_masks.__all__:
+        assert getattr(model, name) is getattr(model_masks, name)
+    for name in ("CRITERIA", "weight_scores", "neuron_scores"):
+        assert getattr(model, name) is getattr(registry, name)
 
 
 def test_structured_needs_hidden_layers():

@@ -14,8 +14,9 @@ task. The controller decides it while pruning, from validation accuracy:
    times);
 4. **accept** a step that passes and grow the next step (``growth``); otherwise **roll
    back** to the last accepted masks and weights and shrink the step (``shrink_factor``);
-5. **stop** when the step falls below ``min_step`` or a limit is hit (``max_steps`` prune
-   steps, ``max_epochs`` fine-tuning epochs in total), then spend the reserved
+5. **stop** when the step falls below ``min_step``, a limit is hit (``max_steps`` prune
+   steps, ``max_epochs`` fine-tuning epochs in total) or a step finds nothing left to remove
+   (every layer at its floor of ``neuron_multiple`` units), then spend the reserved
    ``final_epochs`` (plus any unused epochs) fine-tuning the last accepted state; if the
    fine-tuned state no longer passes, the state before the final fine-tuning is kept.
 
@@ -567,7 +568,11 @@ class AdaptivePruner:
                 break
             amount = self._cap_to_budget(model, min(step, self.max_step))
             target = self._target(model, amount)
+            removed = self._removed(model)
             self._prune(model, amount)
+            if self._removed(model) == removed:  # every layer at its floor (or everything pruned)
+                self.stop_reason_ = "nothing left to prune"
+                break
             steps += 1
             val, drop, ok = self._judge(model)
             epochs, rounds = 0, 0
