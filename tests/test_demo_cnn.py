@@ -104,3 +104,15 @@ def load_images():
     from adaprune_edu import load_dataset
 
     return load_dataset("digits", images=True, seed=0)
+
+
+def test_readme_states_the_cnn_defaults():
+    from pathlib import Path
+
+    from adaprune_edu.demo import EPOCHS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The CNN: `adaprune-edu demo --model cnn`", 1)[1].split("\n## ", 1)[0]
+    epochs, max_epochs = EPOCHS["cnn"]
+    assert f"`--epochs {epochs}` by default" in section and f"`--max-epochs {max_epochs}` by default" in section
+    assert build_parser().get_default("channels") == (16, 32, 64) and "`--channels 16,32,64`" in section
