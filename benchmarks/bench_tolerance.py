@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from adaprune_edu.data import load_dataset
-from adaprune_edu.demo import build_parser, make_pruner
+from adaprune_edu.demo import build_parser, make_pruner, parse_args
 from adaprune_edu.nn import MLP
 from adaprune_edu.nn.training import one_blas_thread
 
@@ -31,7 +31,7 @@ def run(granularity, seeds, margin, confirm, tolerance=0.01) -> np.ndarray:
     """Rows (val drop, test drop, removed fraction, steps) in points / fractions, one per seed."""
     rows = []
     for seed in seeds:
-        args = build_parser().parse_args(["--granularity", granularity, "--seed", str(seed), "--tolerance",
+        args = parse_args(build_parser(), ["--granularity", granularity, "--seed", str(seed), "--tolerance",
                                           str(tolerance), "--se-margin", str(margin), "--confirm-fraction",
                                           str(confirm)])
         data = load_dataset(args.dataset, seed=seed)

@@ -110,3 +110,33 @@ def test_docstring_examples():
 
     result = doctest.testmod(costs)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_cnn_costs_by_hand_and_against_the_forward_pass():
+    """Conv MACs are H_out * W_out * k * k * C_in * C_out; BatchNorm's gamma and beta are parameters, stored dense."""
+    from adaprune_edu.nn import Sequential
+    from adaprune_edu.nn.layers import BatchNorm2D, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D, ReLU, Residual
+    from adaprune_edu.pruning import count_macs, prune_model, shrink
+
+    net = Sequential([Conv2D(1, 4, 3, padding=1), BatchNorm2D(4), ReLU(), MaxPool2D(2),
+                      Conv2D(4, 6, 3, stride=2), ReLU(), GlobalAvgPool2D(), Dense(6, 3)], seed=0)
+    # 8x8 -> conv 8x8 (64 positions), pool 4x4, conv stride 2 without padding 1x1 (1 position)
+    X = np.zeros((1, 8, 8, 1), np.float32)
+    macs = 64 * 9 * 1 * 4 + 1 * 9 * 4 * 6 + 6 * 3
+    assert costs.macs_per_sample(net, X=X) == macs
+    assert costs.flops_per_sample(net, X=X) == 2 * macs
+    params = (9 * 4 + 4) + (4 + 4) + (9 * 4 * 6 + 6) + (6 * 3 + 3)
+    assert costs.count_params(net) == params and costs.bytes_dense(net) == 4 * params
+    assert count_macs(net, X) == macs
+    block = Residual([Conv2D(8, 8, 3, padding=1, stride=2), ReLU()], projection=Conv2D(8, 8, 1, stride=2))
+    residual = Sequential([Conv2D(1, 8, 3, padding=1), BatchNorm2D(8), ReLU(), block, GlobalAvgPool2D(), Dense(8, 10)],
+                          seed=0)
+    assert costs.macs_per_sample(residual, X=X) == count_macs(residual, X)
+    pruned = prune_model(residual.copy(), 0.5, granularity="structured", scope="layer")
+    assert costs.macs_per_sample(pruned, sparse=True, X=X) < costs.macs_per_sample(
+        pruned, X=X) == costs.macs_per_sample(residual, X=X)
+    small = shrink(pruned)
+    assert costs.macs_per_sample(small, X=X) == count_macs(small, X)
+    assert costs.bytes_csr(pruned) < costs.bytes_csr(residual)
+    with pytest.raises(ValueError, match="X=None"):
+        costs.macs_per_sample(net)

@@ -116,3 +116,33 @@ def test_resource_cost_metrics(X):
         resource_cost(model, "latency_ms")
     with pytest.raises(ValueError, match="metric"):
         resource_cost(model, "watts")
+
+
+def test_report_of_a_channel_pruned_cnn():
+    """Channels are the CNN's neurons; MACs come from costs with the image size; latency dense vs shrunk only."""
+    from adaprune_edu import costs
+    from adaprune_edu.nn.presets import cnn
+    from adaprune_edu.pruning import prune_model, shrink
+    from adaprune_edu.pruning.report import inference_function
+
+    images = np.random.default_rng(0).normal(size=(20, 8, 8, 1)).astype(np.float32)
+    net = cnn(channels=(4, 8, 8), seed=0).eval()
+    pruned = prune_model(net.copy(), 0.5, granularity="structured", scope="layer")
+    report = compression_report(pruned, images, repeats=1, batch_sizes=(1, 32))
+    assert report.layer_sizes == [1, 4, 8, 8, 10] and report.shrunk_layer_sizes == [1, 2, 4, 4, 10]
+    assert report.neurons_removed_fraction == 0.5
+    small = shrink(pruned)
+    assert report.macs_dense == costs.macs_per_sample(net, X=images)
+    assert report.macs_shrunk == costs.macs_per_sample(small, X=images)
+    assert report.mac_reduction == pytest.approx(report.macs_dense / report.macs_shrunk) == report.flop_reduction
+    assert report.params == costs.count_params(net) and report.params_shrunk == costs.count_params(small)
+    assert set(report.latency_ms) == {"dense", "shrunk"} and set(report.latency_ms["shrunk"]) == {1, 32}
+    assert "mac_reduction" in report.to_dict() and "after surgery [1, 2, 4, 4, 10]" in report.to_text()
+    np.testing.assert_allclose(inference_function(small)(images), pruned.forward(images, training=False),
+                               rtol=1e-4, atol=1e-5)
+    many = np.concatenate([images] * 10)  # 200 images: run in chunks of 128
+    np.testing.assert_allclose(inference_function(net)(many), net.forward(many, training=False), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="X=None"):
+        compression_report(pruned)  # no images: the convolutions' MACs are unknown
+    untimed = compression_report(pruned, images, timed=False)
+    assert untimed.latency_ms is None and untimed.macs_shrunk == report.macs_shrunk

@@ -12,6 +12,13 @@ library ask. The answer is in three columns of this report:
   :mod:`.surgery`). Only whole removed neurons show up here; fewer FLOPs, and a speed-up
   close to the FLOP reduction for large batches.
 
+A CNN (a :class:`~adaprune_edu.nn.sequential.Sequential` with convolutions) gets the same report:
+its "neurons" are the convolutions' channels (the units of :func:`.groups.layer_groups`), its
+``layer_sizes`` are ``[input channels, channels of each convolution..., outputs]``, CSR bytes count
+each filter bank as its ``(k*k*C_in, C_out)`` matrix, and latency is measured for "dense" and
+"shrunk" only (there is no CSR convolution kernel here), with BatchNorm folded into the
+convolutions as for deployment (:func:`inference_function`).
+
 >>> report = compression_report(model, X_val, repeats=5)   # doctest: +SKIP
 >>> print(report.to_text())                                # doctest: +SKIP
 """
@@ -35,6 +42,7 @@ from ..costs import (
 from ..nn import MLP, Sequential
 from ..nn.fold import fold_batchnorm
 from ..nn.training import one_blas_thread
+from .groups import layer_groups
 from .sparse import SparseMLP
 from .surgery import shrink
 
@@ -46,8 +54,10 @@ BATCH_SIZES = (1, 1024)
 class CompressionReport:
     """Numbers describing one (pruned) model; every field is a plain int, float, list or dict.
 
-    ``latency_ms`` maps a variant ("dense", "csr", "shrunk") to ``{batch_size: milliseconds}``
-    (``None`` when no data was given; "shrunk" only when surgery removed neurons).
+    ``latency_ms`` maps a variant ("dense", "csr", "shrunk", "shrunk_csr") to ``{batch_size: milliseconds}``
+    (``None`` when no data was given; "csr" only for an MLP; "shrunk" only when surgery removed neurons;
+    "shrunk_csr", the smaller network in CSR, only for an MLP whose smaller network still has pruned weights).
+    ``macs_*`` are per sample; ``flops_* = 2 * macs_*``.
     """
 
     layer_sizes: list
@@ -63,6 +73,7 @@ class CompressionReport:
     flops_dense: int
     flops_effective: int
     flops_shrunk: int
+    macs_shrunk: int
     params_shrunk: int
     bytes_dense: int
     bytes_csr: int
@@ -81,6 +92,11 @@ class CompressionReport:
         """Dense FLOPs of the original shape over dense FLOPs of the shrunken network."""
         return self.flops_dense / self.flops_shrunk
 
+    @property
+    def mac_reduction(self) -> float:
+        """Dense MACs of the original shape over MACs of the shrunken network (equal to ``flop_reduction``)."""
+        return self.macs_dense / self.macs_shrunk
+
     def speedup(self, variant: str, batch_size: int) -> float | None:
         """Measured dense latency over ``variant``'s latency at ``batch_size`` (None if not measured)."""
         if not self.latency_ms or variant not in self.latency_ms:
@@ -94,6 +110,7 @@ class CompressionReport:
             out["latency_ms"] = {v: {str(b): t for b, t in d.items()} for v, d in self.latency_ms.items()}
         out["neurons_removed_fraction"] = self.neurons_removed_fraction
         out["flop_reduction"] = self.flop_reduction
+        out["mac_reduction"] = self.mac_reduction
         return out
 
     def to_text(self) -> str:
@@ -125,7 +142,7 @@ class CompressionReport:
         lines.append(f"- CSR keeps {self.nonzeros:,} non-zeros at value + index each: {self.bytes_csr:,} bytes, "
                      f"{ratio:.2f}x the dense size ({'smaller' if ratio < 1 else 'LARGER'}; the break-even "
                      "is about 50% sparsity with float32 values and int32 indices).")
-        if self.latency_ms is not None:
+        if self.latency_ms is not None and "csr" in self.latency_ms:
             for b in self.latency_ms["csr"]:
                 s = self.speedup("csr", b)
                 why = "enough zeros skipped to pay for it" if s > 1 else "too few zeros skipped to pay for it"
@@ -174,19 +191,25 @@ def inference_function(model):
     and would hide the gain of a 10x smaller one, so latencies are timed on this function
     for every variant alike.
 
+    A CNN (any other Sequential) is run as it is deployed: BatchNorm folded into the convolution
+    before it (:func:`~adaprune_edu.nn.fold.fold_batchnorm`), evaluation mode, in chunks of
+    ``INFERENCE_CHUNK`` (128) images whose im2col columns stay in cache.
+
     Parameters
     ----------
-    model : MLP (dense arrays) or SparseMLP (CSR, computed transposed as in :mod:`.sparse`)
+    model : MLP (dense arrays), SparseMLP (CSR, computed transposed as in :mod:`.sparse`) or Sequential
 
     Returns
     -------
-    callable taking ``X`` of shape (n_samples, n_features) in the model's dtype and returning
-    logits of shape (n_samples, n_outputs)
+    callable taking ``X`` of shape (n_samples, n_features) -- (n_samples, H, W, C) for a CNN -- in the
+    model's dtype and returning logits of shape (n_samples, n_outputs)
     """
     from ..nn.activations import ACTIVATIONS
 
+    if not isinstance(model, (Sequential, SparseMLP)):
+        raise TypeError(f"model must be an MLP or a SparseMLP (or a Sequential: a CNN), got {type(model).__name__}")
     if not isinstance(model, (MLP, SparseMLP)):
-        raise TypeError(f"model must be an MLP or a SparseMLP, got {type(model).__name__}")
+        return _sequential_inference(model)
     act = ACTIVATIONS[model.activation][0]
     if isinstance(model, SparseMLP):
         layers = [(layer["W_T"], layer["b"][:, None]) for layer in model.layers]
@@ -210,37 +233,102 @@ def inference_function(model):
     return dense_forward
 
 
+def _sequential_inference(model):
+    """The forward pass of a Sequential with BatchNorm folded, in chunks of ``INFERENCE_CHUNK`` samples."""
+    from ..nn.fold import fold_batchnorm
+    from ..nn.layers.chain import forward_chain
+    from ..nn.sequential import INFERENCE_CHUNK
+
+    model.apply_masks()
+    folded = fold_batchnorm(model)
+    layers, params = folded.layers, folded.params
+
+    def forward(X):
+        if X.shape[0] <= INFERENCE_CHUNK:
+            return forward_chain(layers, params, X, False)[0]
+        return np.concatenate([forward_chain(layers, params, X[lo:lo + INFERENCE_CHUNK], False)[0]
+                               for lo in range(0, X.shape[0], INFERENCE_CHUNK)])
+
+    return forward
+
+
+def unit_sizes(model) -> list:
+    """``[inputs, units of each layer of groups..., outputs]``: an MLP's ``layer_sizes``, a CNN's channels.
+
+    >>> unit_sizes(MLP([64, 32, 16, 10]))
+    [64, 32, 16, 10]
+    """
+    return [int(model.n_features)] + [g.size for g in layer_groups(model)] + [int(model.n_outputs)]
+
+
+def time_variants(functions: dict, X: np.ndarray, batch_sizes=BATCH_SIZES, repeats: int = 20, warmup: int = 2,
+                  rounds: int = 5) -> dict:
+    """Milliseconds per call of each function at each batch size, measured side by side.
+
+    The functions are timed in ``min(rounds, repeats)`` interleaved rounds (``repeats`` runs in all
+    per function and batch size); each gets the median of its least disturbed round: on a shared
+    machine other processes only ever add time, and interleaving lets every variant meet the same load.
+    One BLAS thread: SciPy's CSR product is single-threaded too, so this compares like with like.
+
+    Parameters
+    ----------
+    functions : dict name -> callable ``X -> logits``
+    X : ndarray of shape (n_samples, ...); rows are repeated cyclically to fill each batch
+
+    Returns
+    -------
+    dict name -> {batch_size: milliseconds}
+    """
+    rounds = max(1, min(rounds, repeats))
+    out = {name: {} for name in functions}
+    settle_allocator()
+    with one_blas_thread():
+        for b in batch_sizes:
+            Xb = _batch(X, b)
+            times = {name: [] for name in functions}
+            for _ in range(rounds):
+                for name, function in functions.items():
+                    times[name].append(measure_latency(function, Xb, repeats=max(1, repeats // rounds),
+                                                       warmup=warmup))
+            for name in functions:
+                out[name][b] = 1000 * min(times[name])
+    return out
+
+
 def _batch(X: np.ndarray, size: int) -> np.ndarray:
     """``size`` rows taken cyclically from ``X`` (so a batch of 1024 exists even for small X)."""
     return np.ascontiguousarray(X[np.arange(size) % X.shape[0]])
 
 
 def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
-                       batch_sizes=BATCH_SIZES) -> CompressionReport:
+                       batch_sizes=BATCH_SIZES, timed: bool = True) -> CompressionReport:
     """Measure what a (pruned) model costs, dense, in CSR, and after structured surgery.
 
     Parameters
     ----------
-    model : MLP
+    model : MLP or Sequential (a CNN)
         Possibly masked; not modified.
-    X : ndarray of shape (n_samples, n_features), optional
+    X : ndarray of shape (n_samples, n_features) -- (n_samples, H, W, C) for a CNN --, optional
         Inputs for the latency measurements; rows are repeated cyclically to fill each batch.
         Without ``X`` no latency is measured (``latency_ms`` is None). Latency is the bare
-        forward pass (:func:`inference_function`) of each variant, measured on one BLAS
-        thread: SciPy's CSR product is single-threaded, so this compares like with like, and
-        on a busy machine spinning BLAS threads would distort the dense timings.
+        forward pass (:func:`inference_function`) of each variant, timed side by side in
+        interleaved rounds on one BLAS thread (:func:`time_variants`): SciPy's CSR product is
+        single-threaded, so this compares like with like, and on a busy machine spinning BLAS
+        threads would distort the dense timings.
     repeats : int >= 1
-        Timed runs per variant and batch size; the median is reported. Tests use 1-3.
+        Timed runs per variant and batch size (in up to 5 rounds; the median of the least
+        disturbed round is reported). Tests use 1-3.
     warmup : int >= 0
         Untimed runs before timing.
     batch_sizes : sequence of int >= 1, default (1, 1024)
+    timed : bool, default True; False counts without timing (a CNN needs ``X`` for its MACs even then)
 
     Returns
     -------
     CompressionReport
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an adaprune_edu.nn.MLP, got {type(model).__name__}")
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be an adaprune_edu.nn.MLP or Sequential, got {type(model).__name__}")
     repeats = check_int("repeats", repeats, minimum=1)
     warmup = check_int("warmup", warmup, minimum=0)
     if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__iter__"):
@@ -248,43 +336,45 @@ def compression_report(model, X=None, repeats: int = 20, warmup: int = 2,
     batch_sizes = tuple(check_int(f"batch_sizes[{i}]", b, minimum=1) for i, b in enumerate(batch_sizes))
     if not batch_sizes:
         raise ValueError("batch_sizes is empty; give at least one batch size")
+    is_mlp = isinstance(model, MLP)
     if X is not None:
-        X = check_features("X", X, model.n_features).astype(model.dtype, copy=False)
+        X = (check_features("X", X, model.n_features) if is_mlp else model._check_X("X", X)).astype(model.dtype,
+                                                                                                   copy=False)
 
     model.apply_masks()
     small = shrink(model)
-    sparse = SparseMLP(model)
+    sizes, small_sizes = unit_sizes(model), unit_sizes(small)
+    weights = [p["W"] for p in model.params if "W" in p]
     report = CompressionReport(
-        layer_sizes=list(model.layer_sizes),
-        shrunk_layer_sizes=list(small.layer_sizes),
+        layer_sizes=sizes,
+        shrunk_layer_sizes=small_sizes,
         params=count_params(model),
         nonzeros=count_nonzeros(model),
         sparsity=float(model.sparsity()),
-        layer_sparsity=[float(1 - np.count_nonzero(p["W"]) / p["W"].size) for p in model.params],
-        neurons_alive=list(small.layer_sizes[1:-1]),
-        neurons_total=list(model.layer_sizes[1:-1]),
-        macs_dense=macs_per_sample(model),
-        macs_effective=macs_per_sample(model, sparse=True),
-        flops_dense=flops_per_sample(model),
-        flops_effective=flops_per_sample(model, sparse=True),
-        flops_shrunk=flops_per_sample(small),
+        layer_sparsity=[float(1 - np.count_nonzero(W) / W.size) for W in weights],
+        neurons_alive=small_sizes[1:-1],
+        neurons_total=sizes[1:-1],
+        macs_dense=macs_per_sample(model, X=X),
+        macs_effective=macs_per_sample(model, sparse=True, X=X),
+        flops_dense=flops_per_sample(model, X=X),
+        flops_effective=flops_per_sample(model, sparse=True, X=X),
+        flops_shrunk=flops_per_sample(small, X=X),
+        macs_shrunk=macs_per_sample(small, X=X),
         params_shrunk=count_params(small),
         bytes_dense=bytes_dense(model),
-        bytes_csr=sparse.nbytes,
+        bytes_csr=bytes_csr(model),
         bytes_bitmask=bytes_bitmask(model),
         bytes_shrunk=bytes_dense(small),
     )
-    if X is not None:
-        variants = {"dense": inference_function(model), "csr": inference_function(sparse)}
-        if small.layer_sizes != model.layer_sizes:
+    if X is not None and timed:
+        variants = {"dense": inference_function(model)}
+        if is_mlp:
+            variants["csr"] = inference_function(SparseMLP(model))
+        if small_sizes != sizes:
             variants["shrunk"] = inference_function(small)
-        report.latency_ms = {name: {} for name in variants}
-        settle_allocator()
-        with one_blas_thread():  # like with like: SciPy's CSR product is single-threaded too
-            for b in batch_sizes:
-                Xb = _batch(X, b)
-                for name, predict in variants.items():  # side by side, same process, same data
-                    report.latency_ms[name][b] = 1000 * measure_latency(predict, Xb, repeats=repeats, warmup=warmup)
+            if is_mlp and small.sparsity() > 0:
+                variants["shrunk_csr"] = inference_function(SparseMLP(small))
+        report.latency_ms = time_variants(variants, X, batch_sizes, repeats=repeats, warmup=warmup)
     return report
 
 

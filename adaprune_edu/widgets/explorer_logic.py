@@ -21,6 +21,7 @@ from ..metrics import (
     count_nonzeros,
     count_params,
     flops_per_sample,
+    macs_per_sample,
     measure_latency,
 )
 from ..pruning.model import (
@@ -30,6 +31,7 @@ from ..pruning.model import (
     prune_to_sparsity,
     weight_scores,
 )
+from ..pruning.report import unit_sizes
 from ..pruning.surgery import shrink
 
 SCOPES = ("global", "layer", "per-layer")
@@ -57,7 +59,8 @@ class Settings:
 SCORE_BATCH_SIZE = 64
 
 
-def dense_scores(model, settings: Settings, X_score, y_score, batch_size: int = SCORE_BATCH_SIZE):
+def dense_scores(model, settings: Settings, X_score, y_score, batch_size: int = SCORE_BATCH_SIZE, n: int = 2,
+                 seed: int = 0):
     """Importance scores of the dense ``model`` for ``settings``' criterion, or ``None`` for hybrid.
 
     One array per dense layer (unstructured) or per hidden layer (structured), exactly what
@@ -73,6 +76,8 @@ def dense_scores(model, settings: Settings, X_score, y_score, batch_size: int = 
     batch_size : int, scores are averaged over batches of this size (per-batch ``|w*g|`` first, as the
         library does by default: one big batch lets gradients of opposite sign cancel, and Taylor
         and gradient scores get much worse)
+    n : int, structured: the norm of a unit's incoming weights ("magnitude": 2 = L2, 1 = Li et al.'s L1 filter norm)
+    seed : int, for the "random" criterion
 
     Returns
     -------
@@ -80,11 +85,11 @@ def dense_scores(model, settings: Settings, X_score, y_score, batch_size: int = 
         Unstructured: ``scores[l]`` of shape (n_in_l, n_out_l), like ``W[l]``. Structured:
         ``scores[l]`` of shape (n_hidden_l,), one per neuron of hidden layer ``l``.
     """
-    options = dict(X=X_score, y=y_score, batch_size=batch_size, n_batches=None)
+    options = dict(X=X_score, y=y_score, batch_size=batch_size, n_batches=None, seed=seed)
     if settings.granularity == "unstructured":
         return weight_scores(model, settings.criterion, **options)
     if settings.granularity == "structured":
-        return neuron_scores(model, settings.criterion, **options)
+        return neuron_scores(model, settings.criterion, n=n, **options)
     return None
 
 
@@ -120,8 +125,8 @@ def model_numbers(model, X, y, latency_repeats: int = 5) -> dict:
 
     Parameters
     ----------
-    model : MLP, possibly masked
-    X : ndarray of shape (n_samples, n_features)
+    model : MLP or Sequential (a CNN), possibly masked
+    X : ndarray of shape (n_samples, n_features), or images (n_samples, H, W, C)
     y : ndarray of shape (n_samples,)
     latency_repeats : int, timed runs per latency (the median is kept)
 
@@ -129,9 +134,10 @@ def model_numbers(model, X, y, latency_repeats: int = 5) -> dict:
     -------
     dict
         accuracy, sparsity (fraction of W entries zero), neuron_sparsity, params, nonzeros,
-        bytes_dense, bytes_csr, flops_dense / flops_nonzero (per sample), latency (median
-        seconds to predict all of ``X``; varies from run to run), and shrunk_layer_sizes,
-        shrunk_params, shrunk_flops, shrunk_latency for the network after surgery.
+        bytes_dense, bytes_csr, macs / flops_dense / flops_nonzero (per sample), latency (median
+        seconds to predict all of ``X``; varies from run to run), and shrunk_layer_sizes (for a
+        CNN: input channels, each convolution's channels, outputs), shrunk_params, shrunk_macs,
+        shrunk_flops, shrunk_latency for the network after surgery. Every cost from :mod:`adaprune_edu.costs`.
     """
     small = shrink(model)
     return {
@@ -142,12 +148,14 @@ def model_numbers(model, X, y, latency_repeats: int = 5) -> dict:
         "nonzeros": count_nonzeros(model),
         "bytes_dense": bytes_dense(model),
         "bytes_csr": bytes_csr(model),
-        "flops_dense": flops_per_sample(model),
-        "flops_nonzero": flops_per_sample(model, sparse=True),
+        "macs": macs_per_sample(model, X=X),
+        "flops_dense": flops_per_sample(model, X=X),
+        "flops_nonzero": flops_per_sample(model, sparse=True, X=X),
         "latency": measure_latency(model.predict, X, repeats=latency_repeats, warmup=1),
-        "shrunk_layer_sizes": list(small.layer_sizes),
+        "shrunk_layer_sizes": unit_sizes(small),
         "shrunk_params": count_params(small),
-        "shrunk_flops": flops_per_sample(small),
+        "shrunk_macs": macs_per_sample(small, X=X),
+        "shrunk_flops": flops_per_sample(small, X=X),
         "shrunk_latency": measure_latency(small.predict, X, repeats=latency_repeats, warmup=1),
     }
 
