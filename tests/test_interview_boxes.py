@@ -15,8 +15,6 @@ from adaprune_edu.quiz.render import interview_markdown
 ROOT = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(p for p in ROOT.glob("0[0-9]_*.ipynb") if p.name[:2] != "00")
 HAND_WRITTEN_MARK = "**In 60 seconds.**"
-#: notebooks whose boxes are converted by other work in progress; remove a number once its notebook renders the deck
-PENDING = ("04", "06", "07")
 
 
 def render_cells(nb) -> list:
@@ -29,8 +27,6 @@ def hand_written_boxes(nb) -> list:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_hand_written_interview_box(path):
-    if path.name[:2] in PENDING:
-        pytest.skip(f"{path.name}: its interview box is converted elsewhere")
     nb = nbformat.read(path, as_version=4)
     boxes = hand_written_boxes(nb)
     assert not boxes, f"{path.name}: cells {boxes} hold a hand-written interview box; render the deck's card instead"
