@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_float, check_int
+from .amount import compute_count
+from .masks import prune_lowest
 
 __all__ = ["layer_hessian", "reconstruction_error", "least_squares_update", "obs_prune", "sparsegpt",
            "dampened_inverse_cholesky"]
@@ -200,8 +202,10 @@ def sparsegpt(W, H, sparsity: float | None = None, n_m: tuple | None = None, mas
         stop = min(start + blocksize, n_in)
         block, U_block = W[start:stop].copy(), U[start:stop, start:stop]
         errors = np.zeros_like(block)
-        if sparsity is not None:
-            keep[start:stop] = _keep_fraction(block ** 2 / np.diag(U_block)[:, None] ** 2, sparsity)
+        if sparsity is not None:  # ties: the earlier entry goes first
+            scores = block ** 2 / np.diag(U_block)[:, None] ** 2
+            keep[start:stop] = prune_lowest(scores, np.ones(scores.shape, dtype=bool),
+                                            compute_count(sparsity, scores.size, "sparsity"))
         for i in range(stop - start):
             if n_m is not None and i % m == 0:
                 group = block[i:i + m] ** 2 / np.diag(U_block)[i:i + m, None] ** 2
@@ -223,14 +227,6 @@ def _check_n_m(n_m, n_in: int) -> tuple:
     if n_in % m:
         raise ValueError(f"the layer has {n_in} inputs, not a multiple of m={m}: N:M groups run along the inputs")
     return n, m
-
-
-def _keep_fraction(scores: np.ndarray, sparsity: float) -> np.ndarray:
-    """Keep all but the ``round(sparsity * size)`` smallest scores (ties: the earlier entry goes first)."""
-    count = int(round(sparsity * scores.size))
-    keep = np.ones(scores.size, dtype=bool)
-    keep[np.argsort(scores, axis=None, kind="stable")[:count]] = False
-    return keep.reshape(scores.shape)
 
 
 def _keep_top_per_column(scores: np.ndarray, n: int) -> np.ndarray:
