@@ -145,6 +145,21 @@ def test_review_corrections_of_issue_8(deck):
     assert "XNNPACK" in gemm.answer_short_zh and "访存受限" in gemm.answer_short_zh
 
 
+def test_cards_of_the_cnn_training_time_and_one_shot_notebooks(deck):
+    """Issues 9-11: each method the notebooks 10-12 teach has a card, with follow-ups and wrong answers."""
+    expected = {"cnn": ("DepGraph", "BatchNorm", "residual", "MACs", "latency", "ONNX"),
+                "training_time": ("rewind", "budget confound", "SNIP", "GraSP", "SynFlow", "layer collapse", "shuffle",
+                                  "SET", "RigL", "ERK", "wall-clock", "Movement"),
+                "one_shot": ("OBD", "OBS", "SparseGPT", "Wanda", "outliers", "2:4", "sparse tensor cores", "heads")}
+    for topic, words in expected.items():
+        cards = deck.select(topic)
+        assert len(cards) >= 3, topic
+        text = " ".join(card.question_en + card.answer_short_en + card.answer_long_en for card in cards)
+        assert all(word.lower() in text.lower() for word in words), [w for w in words if w.lower() not in text.lower()]
+        assert all(len(card.follow_ups) >= 2 and card.common_wrong_answers for card in cards), topic
+    assert "q6-network-slimming" in [card.id for card in deck.select("criteria")]
+
+
 def test_topic_selection(deck):
     ex8 = deck.select("exercise8")
     assert ex8 and all(card.topic == "exercise8" for card in ex8)
