@@ -154,28 +154,64 @@ def _rng(seed) -> np.random.Generator:
 
 
 # ---------------------------------------------------------------------- building blocks
-def prune_lowest(scores, keep, count: int) -> np.ndarray:
+def prune_lowest(scores, keep, count: int, axis: int | None = None) -> np.ndarray:
     """Drop the ``count`` lowest-scoring entries among those still kept.
+
+    The package's one "remove the lowest scores" step: the mask functions here, the N:M block
+    masks, the one-shot masks (:func:`~adaprune_edu.pruning.one_shot.one_shot_mask`) and
+    SparseGPT's per-block choice all call it, so they all break ties the same way.
 
     Parameters
     ----------
-    scores : ndarray of shape (n,)
-    keep : bool ndarray of shape (n,)
+    scores : ndarray of any shape, e.g. (n,) or (n_in, n_out)
+    keep : bool ndarray of ``scores``' shape
         True for entries still unpruned; only these are ranked.
-    count : int in [0, keep.sum()]
+    count : int
+        ``axis=None``: how many to drop over the whole array, in [0, keep.sum()].
+        ``axis=k``: how many to drop in *every* 1-D slice along axis ``k`` (for scores of
+        shape (n_in, n_out), ``axis=0`` drops ``count`` per output column), at most what
+        each slice keeps.
+    axis : int or None
 
     Returns
     -------
-    new_keep : bool ndarray of shape (n,)
-        ``keep`` with ``count`` more entries set to False. The sort is stable, so among
-        equal scores the lowest index goes first.
+    new_keep : bool ndarray of ``scores``' shape
+        ``keep`` with ``count`` more entries set to False (per slice with ``axis``). The sort
+        is stable, so among equal scores the lowest index (flat, or within the slice) goes first.
+
+    Examples
+    --------
+    >>> prune_lowest(np.array([3.0, 1.0, 2.0, 1.0]), np.array([True, True, True, False]), 1)
+    array([ True, False,  True, False])
+    >>> prune_lowest(np.array([[1.0, 5.0], [2.0, 4.0], [1.0, 6.0]]), np.ones((3, 2), dtype=bool), 1, axis=0)
+    array([[False,  True],
+           [ True, False],
+           [ True,  True]])
     """
+    scores = np.asarray(scores)
     keep = np.asarray(keep, dtype=bool)
-    candidates = np.flatnonzero(keep)
-    order = np.argsort(np.asarray(scores)[candidates], kind="stable")
-    new_keep = keep.copy()
-    new_keep[candidates[order[:count]]] = False
-    return new_keep
+    if axis is None or (scores.ndim == 1 and axis in (0, -1)):
+        candidates = np.flatnonzero(keep)
+        order = np.argsort(scores.reshape(-1)[candidates], kind="stable")
+        new_keep = keep.copy()  # C-contiguous: reshape(-1) is a view
+        new_keep.reshape(-1)[candidates[order[:count]]] = False
+        return new_keep
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis={axis!r} must be an int or None")
+    if not -scores.ndim <= axis < scores.ndim:
+        raise ValueError(f"axis={axis} is out of range for scores with {scores.ndim} dimension(s); "
+                         f"allowed: None or {-scores.ndim} to {scores.ndim - 1}")
+    axis = int(axis) % scores.ndim
+    if keep.all():  # the common case in one vectorised stable sort per slice
+        order = np.argsort(scores, axis=axis, kind="stable")
+        new_keep = np.ones(keep.shape, dtype=bool)
+        np.put_along_axis(new_keep, np.take(order, np.arange(count), axis=axis), False, axis=axis)
+        return new_keep
+    moved_scores, moved_keep = np.moveaxis(scores, axis, -1), np.moveaxis(keep, axis, -1)
+    length = moved_keep.shape[-1]
+    slices = [prune_lowest(s, k, count) for s, k in zip(moved_scores.reshape(-1, length),
+                                                        moved_keep.reshape(-1, length))]
+    return np.moveaxis(np.array(slices, dtype=bool).reshape(moved_keep.shape), -1, axis)
 
 
 def slice_norms(scores, n, dim: int) -> np.ndarray:

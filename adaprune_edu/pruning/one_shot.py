@@ -29,8 +29,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_choice, check_float
+from .amount import compute_count
+from .masks import prune_lowest
 from .patterns import n_m_mask
-from .reconstruction import layer_hessian, least_squares_update, sparsegpt
+from .reconstruction import layer_hessian, least_squares_update, sparsegpt, sparsegpt_mask
 
 __all__ = ["METHODS", "calibration_inputs", "one_shot_scores", "one_shot_mask", "prune_layer", "prune_one_shot",
            "parse_pattern", "compare_methods", "rescale_neurons"]
@@ -101,15 +103,11 @@ def one_shot_mask(scores, sparsity: float | None = None, pattern=None, group: st
         return n_m_mask(scores, *n_m).astype(np.float64)
     sparsity = check_float("sparsity", sparsity, minimum=0.0, maximum=1.0)
     check_choice("group", group, ("per_output", "layer"))
+    everything = np.ones(scores.shape, dtype=bool)
     if group == "layer":
-        keep = np.ones(scores.size, dtype=bool)
-        keep[np.argsort(scores, axis=None, kind="stable")[:int(round(sparsity * scores.size))]] = False
-        return keep.reshape(scores.shape).astype(np.float64)
-    count = int(round(sparsity * scores.shape[0]))
-    order = np.argsort(scores, axis=0, kind="stable")  # per column, lowest first
-    keep = np.ones(scores.shape, dtype=bool)
-    np.put_along_axis(keep, order[:count], False, axis=0)
-    return keep.astype(np.float64)
+        return prune_lowest(scores, everything, compute_count(sparsity, scores.size, "sparsity")).astype(np.float64)
+    count = compute_count(sparsity, scores.shape[0], "sparsity")  # per output column
+    return prune_lowest(scores, everything, count, axis=0).astype(np.float64)
 
 
 def prune_layer(W, X, method: str, sparsity: float | None = None, pattern=None, group: str = "per_output",
@@ -125,9 +123,12 @@ def prune_layer(W, X, method: str, sparsity: float | None = None, pattern=None, 
             raise ValueError(f"group={group!r}: SparseGPT chooses its mask block by block; use group='per_output'")
         H = layer_hessian(X)
         n_m = parse_pattern(pattern)
-        W_hat, mask = sparsegpt(W, H, sparsity=None if n_m else check_float("sparsity", sparsity, 0.0, 1.0),
-                                n_m=n_m, blocksize=blocksize, damp=damp)
-        return (W_hat, mask) if method == "sparsegpt" else (W * mask, mask)
+        choice = {"sparsity": None if n_m else check_float("sparsity", sparsity, 0.0, 1.0), "n_m": n_m,
+                  "blocksize": blocksize, "damp": damp}
+        if method == "sparsegpt":
+            return sparsegpt(W, H, **choice)
+        mask = sparsegpt_mask(W, H, **choice)  # the mask only: no weight update is computed past the last choice
+        return W * mask, mask
     mask = one_shot_mask(one_shot_scores(W, X, _SCORED[method]), sparsity, pattern, group)
     if method == "wanda+update":
         return sparsegpt(W, layer_hessian(X), mask=mask, blocksize=blocksize, damp=damp)

@@ -29,9 +29,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_float, check_int
+from .amount import compute_count
+from .masks import prune_lowest
 
 __all__ = ["layer_hessian", "reconstruction_error", "least_squares_update", "obs_prune", "sparsegpt",
-           "dampened_inverse_cholesky"]
+           "sparsegpt_mask", "dampened_inverse_cholesky"]
 
 
 def layer_hessian(X) -> np.ndarray:
@@ -181,6 +183,35 @@ def sparsegpt(W, H, sparsity: float | None = None, n_m: tuple | None = None, mas
     W_hat : ndarray of shape (n_in, n_out), float64, zero where pruned
     mask : ndarray of shape (n_in, n_out), float64 0/1, the mask used
     """
+    return _sparsegpt(W, H, sparsity, n_m, mask, blocksize, damp, mask_only=False)
+
+
+def sparsegpt_mask(W, H, sparsity: float | None = None, n_m: tuple | None = None, blocksize: int = 128,
+                   damp: float = 0.01) -> np.ndarray:
+    """SparseGPT's mask alone: the mask :func:`sparsegpt` returns, without the work nothing uses.
+
+    SparseGPT chooses a block's (or an N:M group's) mask from weights that the updates of the
+    inputs visited before have already moved, so the updates up to the *last* choice are needed;
+    the ones after it only shape ``W_hat``, which a mask-only method (``"sparsegpt-mask"`` in
+    :func:`~adaprune_edu.pruning.one_shot.prune_layer`) throws away. This stops at the last choice:
+    with a ``sparsity`` and a single block (``n_in <= blocksize``, every MLP layer here) no update
+    is computed at all, the mask comes from ``W`` and the factor of ``H^-1`` alone.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_in, n_out)
+    H : array-like of shape (n_in, n_in)
+    sparsity, n_m, blocksize, damp : as in :func:`sparsegpt` (exactly one of ``sparsity`` and ``n_m``)
+
+    Returns
+    -------
+    mask : ndarray of shape (n_in, n_out), float64 0/1, equal to ``sparsegpt(W, H, ...)[1]``
+    """
+    return _sparsegpt(W, H, sparsity, n_m, None, blocksize, damp, mask_only=True)[1]
+
+
+def _sparsegpt(W, H, sparsity, n_m, mask, blocksize, damp, mask_only: bool):
+    """The SparseGPT loop; with ``mask_only`` it returns ``(None, mask)`` as soon as the last choice is made."""
     W, H, mask = _check_layer(W, H, mask)
     given = [name for name, value in (("sparsity", sparsity), ("n_m", n_m), ("mask", mask)) if value is not None]
     if len(given) != 1:
@@ -200,18 +231,26 @@ def sparsegpt(W, H, sparsity: float | None = None, n_m: tuple | None = None, mas
         stop = min(start + blocksize, n_in)
         block, U_block = W[start:stop].copy(), U[start:stop, start:stop]
         errors = np.zeros_like(block)
-        if sparsity is not None:
-            keep[start:stop] = _keep_fraction(block ** 2 / np.diag(U_block)[:, None] ** 2, sparsity)
+        if sparsity is not None:  # ties: the earlier entry goes first
+            scores = block ** 2 / np.diag(U_block)[:, None] ** 2
+            keep[start:stop] = prune_lowest(scores, np.ones(scores.shape, dtype=bool),
+                                            compute_count(sparsity, scores.size, "sparsity"))
+            if mask_only and stop == n_in:
+                break  # the last choice is made
         for i in range(stop - start):
             if n_m is not None and i % m == 0:
                 group = block[i:i + m] ** 2 / np.diag(U_block)[i:i + m, None] ** 2
                 keep[start + i:start + i + m] = _keep_top_per_column(group, n)
+                if mask_only and start + i + m == n_in:
+                    return None, keep.astype(np.float64)
             pruned = ~keep[start + i]
             errors[i] = np.where(pruned, block[i], 0.0) / U_block[i, i]
             block[i:] -= np.outer(U_block[i, i:], errors[i])
             block[i, pruned] = 0.0
         W[start:stop] = block
         W[stop:] -= U[start:stop, stop:].T @ errors
+    if mask_only:
+        return None, keep.astype(np.float64)
     return np.where(keep, W, 0.0), keep.astype(np.float64)
 
 
@@ -223,14 +262,6 @@ def _check_n_m(n_m, n_in: int) -> tuple:
     if n_in % m:
         raise ValueError(f"the layer has {n_in} inputs, not a multiple of m={m}: N:M groups run along the inputs")
     return n, m
-
-
-def _keep_fraction(scores: np.ndarray, sparsity: float) -> np.ndarray:
-    """Keep all but the ``round(sparsity * size)`` smallest scores (ties: the earlier entry goes first)."""
-    count = int(round(sparsity * scores.size))
-    keep = np.ones(scores.size, dtype=bool)
-    keep[np.argsort(scores, axis=None, kind="stable")[:count]] = False
-    return keep.reshape(scores.shape)
 
 
 def _keep_top_per_column(scores: np.ndarray, n: int) -> np.ndarray:
