@@ -81,27 +81,28 @@ def entry(board: dict, nb, run: dict, scored: list) -> dict:
     """
     metric, tiebreak = board["metric"], board.get("tiebreak")
     empty = {metric: None, **({tiebreak: None} if tiebreak else {})}
+    status = {q["question"]: q["status"] for q in scored}
+    failed = [f"{q}: {status.get(q, 'missing')}" for q in [board["question"], *board.get("requires", [])]
+              if status.get(q) != "passed"]
     cells = [index for index, cell in enumerate(nb.cells) if grade_id(cell) == board["question"]]
     lines = _lines(run["cells"])
-    if not cells or not lines:
-        return dict(empty, status="no_result", message=f"{board['question']} recorded no result")
-    if len(run["cells"][cells[0]].get("stdout") or "") >= STDOUT_LIMIT:
+    if cells and len(run["cells"][cells[0]].get("stdout") or "") >= STDOUT_LIMIT:
         return dict(empty, status="rejected", message=f"{board['question']} printed more than the grader keeps, "
                     "so its line cannot be checked")
-    if len(lines) > 1 or lines[0][0] != cells[0] or not lines[0][1].startswith(PREFIX):
+    if len(lines) > 1 or (lines and (lines[0][0] not in cells or not lines[0][1].startswith(PREFIX))):
         where = sorted({index for index, _ in lines})
         return dict(empty, status="rejected", message=f"{len(lines)} leaderboard line(s) printed (cells {where}); "
                     f"only the one {board['question']} prints counts, so none does")
+    if not lines:
+        return dict(empty, status=failed[0] if failed else "no_result",
+                    message=f"{board['question']} recorded no result")
     try:
         values = json.loads(lines[0][1][len(PREFIX):])
         found = {metric: _number(values, metric), **({tiebreak: _number(values, tiebreak)} if tiebreak else {})}
     except (ValueError, AttributeError) as error:
         return dict(empty, status="rejected", message=f"unreadable leaderboard line: {error}")
-    status = {q["question"]: q["status"] for q in scored}
-    for question in [board["question"], *board.get("requires", [])]:
-        if status.get(question) != "passed":
-            return dict(found, status=f"{question}: {status.get(question, 'missing')}",
-                        message=f"{question} did not pass, so the result is not ranked")
+    if failed:
+        return dict(found, status=failed[0], message="a test the leaderboard needs did not pass: not ranked")
     return dict(found, status="ranked", message="")
 
 
