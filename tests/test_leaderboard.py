@@ -211,3 +211,15 @@ def test_printing_a_fake_line_earns_no_place(board):
     assert len(table) == 3
     scores = {r["submission"].split("/")[0]: r["score"] for r in results}
     assert scores == {"alice": 1, "mallory": 1, "trudy": 1}, "a printed line changes no points, only the ranking"
+
+
+def test_the_instructor_guides_example_is_what_the_code_writes():
+    guide = (ROOT / "docs" / "instructor_guide.md").read_text()
+    start = guide.index("```\nassignment,rank,student,macs") + len("```\n")
+    example = guide[start:guide.index("```", start)]
+    results = []
+    for row in csv.DictReader(io.StringIO(example)):
+        macs, accuracy = (int(row["macs"]), float(row["accuracy"])) if row["macs"] else (None, None)
+        results.append(_result(row["submission"], macs, accuracy, row["status"]))
+    board = declaration(nbformat.read(A6_SOLUTION, as_version=4))
+    assert leaderboard_csv(results[::-1], {A6: board}) == example
