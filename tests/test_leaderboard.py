@@ -223,3 +223,14 @@ def test_the_instructor_guides_example_is_what_the_code_writes():
         results.append(_result(row["submission"], macs, accuracy, row["status"]))
     board = declaration(nbformat.read(A6_SOLUTION, as_version=4))
     assert leaderboard_csv(results[::-1], {A6: board}) == example
+
+
+def test_the_guides_numbers_are_the_notebooks():
+    from adaprune_edu.data import load_dataset
+
+    guide = " ".join((ROOT / "docs" / "instructor_guide.md").read_text().split())
+    held_out = load_dataset("digits", images=True, seed=0).y_test.size
+    assert f"that split's {held_out} test images" in guide
+    setup = next(c.source for c in nbformat.read(A6_SOLUTION, as_version=4).cells if c.get("id") == "setup")
+    assert "MAC_BUDGET = 0.5 " in setup and "ACCURACY_FLOOR = 0.9 " in setup
+    assert "at most half of the dense network's multiply-accumulates (MACs) and at least 90% accuracy" in guide
