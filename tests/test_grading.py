@@ -215,7 +215,6 @@ pathlib.Path({str(source_nb)!r}).write_text(pathlib.Path({str(A1_EXERCISE)!r}).r
     write(subs / "read_hidden.ipynb", notebook(after={"setup": [READ_HIDDEN]}, answers={"dense_forward": (
         "def dense_forward(X, W, b):\n"
         "    return (X @ W + b if _found else np.zeros((X.shape[0], W.shape[1]))), (X, W)\n")}))
-    write(subs / "renamed_homework.ipynb", nbformat.read(A1_SOLUTION, as_version=4))
     unstamped = nbformat.read(A1_SOLUTION, as_version=4)
     del unstamped.metadata[METADATA_KEY]  # e.g. a tool that rewrote the notebook metadata
     write(subs / "a2_magnitude_masks.ipynb", unstamped)  # a misleading file name, too
@@ -303,7 +302,8 @@ def test_hidden_tests_are_not_readable_from_the_kernel(tampered, course, monkeyp
 
 def test_renamed_submission_is_matched_by_metadata(tampered):
     _, results, _, _, _ = tampered
-    result = results["renamed_homework.ipynb"]
+    result = results["plots_honestly.ipynb"]  # the solution (plus a plot) under a name of the student's
+    assert Path(result["submission"]).stem != A1
     assert result["assignment"] == A1 and points(result) == A1_POINTS
 
 

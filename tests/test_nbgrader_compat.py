@@ -1,14 +1,16 @@
 """The assignments work in nbgrader unchanged, and our grader agrees with nbgrader's scores.
 
-One module-level batch grades the five solution notebooks and the five released exercises
-with ``adaprune-edu grade --jobs 2``; the same ten notebooks go through real nbgrader
-(``generate_assignment`` and ``autograde`` in a temporary course directory, offline), and so
-does a partly solved assignment 2 with a visible-test bug and a hidden-test-only bug.
+One module-level batch grades every solution notebook, every released exercise and a partly
+solved assignment 2 (a visible-test bug, a hidden-test-only bug, a blank answer) with
+``adaprune-edu grade --jobs 2``; the same notebooks go through real nbgrader
+(``generate_assignment`` and ``autograde`` in a temporary course directory, offline).
 Our batch runs twice, without a sandbox and in the bubblewrap sandbox (skipped where bwrap
 cannot run): both must equal nbgrader's scores, hence each other.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -58,17 +60,24 @@ def partial_submission(path: Path) -> Path:
 
 @pytest.fixture(scope="module", params=SANDBOXES)
 def ours(tmp_path_factory, request):
-    """Our grades for solutions (student "solved"), exercises (student "blank") and the partial one."""
+    """Our grades for solutions (student "solved"), exercises (student "blank") and the partial one.
+
+    One batch (one worker pool, both jobs busy to the end): copies of solutions/ and exercises/
+    and the partial submission, each in a folder named after its "student".
+    """
     out = tmp_path_factory.mktemp(f"ours_{request.param}")
+    shutil.copytree(SOLUTIONS, out / "class" / "solutions", ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(EXERCISES, out / "class" / "exercises", ignore=shutil.ignore_patterns("*.md"))
+    partial_submission(out / "class" / "partial" / "homework.ipynb")
     options = ["--source", str(SOLUTIONS), "--sandbox", request.param, "--quiet"]
-    code = grade.main([str(SOLUTIONS), str(EXERCISES), "--out", str(out), "--jobs", "2", "--timeout", "60", *options])
+    code = grade.main([str(out / "class"), "--out", str(out / "grades"), "--jobs", "2", "--timeout", "60", *options])
     assert code == 0
-    results = json.loads((out / "grades.json").read_text())["submissions"]
+    results = json.loads((out / "grades" / "grades.json").read_text())["submissions"]
     graded = {(r["submission"].split("/")[0], r["assignment"]): r for r in results}
-    partial = partial_submission(out / "partial" / "homework.ipynb")
-    assert grade.main([str(partial), "--out", str(out / "partial_out"), *options]) == 0
-    graded[("partial", PARTIAL)] = json.loads((out / "partial_out" / "grades.json").read_text())["submissions"][0]
+    assert set(graded) == {(folder, name) for folder in ("solutions", "exercises") for name in ASSIGNMENTS} | {
+        ("partial", PARTIAL)}, sorted(graded)
     assert {r.get("sandbox") for r in graded.values()} == {request.param}
+    graded["leaderboard"] = list(csv.DictReader(io.StringIO((out / "grades" / "leaderboard.csv").read_text())))
     return graded
 
 
@@ -124,6 +133,15 @@ def test_solutions_score_full_marks(ours):
                 assert question["status"] == "passed" and question["points"] == question["max_points"] > 0, question
         assert result["cell_errors"] == []
         assert result["notes"] == [], "nothing to restore in an honest notebook"
+
+
+def test_the_leaderboard_ranks_the_a6_solution_and_not_the_blank_exercise(ours):
+    rows = {row["student"]: row for row in ours["leaderboard"] if row["assignment"] == "a6_channel_budget"}
+    assert set(rows) == {"solutions", "exercises"}, ours["leaderboard"]
+    solved, blank = rows["solutions"], rows["exercises"]
+    assert solved["rank"] == "1" and solved["status"] == "ranked", solved
+    assert 0 < int(solved["macs"]) <= 599680 // 2 and 0.9 <= float(solved["accuracy"]) <= 1, solved
+    assert blank["rank"] == "" and blank["status"] == "test_accuracy_floor: failed" and blank["macs"] == "", blank
 
 
 def test_untouched_exercises_run_every_cell_and_score_zero(ours):

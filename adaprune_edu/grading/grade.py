@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from .._files import atomic_write_text
+from . import leaderboard
 from .cells import SubmissionError, assignment_id, grade_id, is_test, questions, read_notebook, read_notebook_bytes
 from .report import class_summary, write_report
 from .restore import restore_cells
@@ -42,7 +43,7 @@ from .run import WorkerPool, run_notebook
 from .sandbox import unavailable_reason
 from .scoring import clean_error, score_questions
 
-GRADER_VERSION = "3"
+GRADER_VERSION = "4"
 SANDBOX_CHOICES = ("auto", "bwrap", "none")
 NO_SANDBOX_WARNING = ("WARNING: grading WITHOUT a sandbox ({why}): student code runs with your user rights and can "
                       "read the solutions, change files and use the network; see docs/instructor_guide.md")
@@ -72,6 +73,7 @@ class Source:
         self.nb = read_notebook_bytes(self.data, name=str(path))
         self.assignment = assignment_id(self.nb) or path.stem
         self.questions = questions(self.nb)
+        self.leaderboard = leaderboard.declaration(self.nb)
 
     def changed_on_disk(self) -> bool:
         try:
@@ -191,6 +193,8 @@ def grade_one(path: Path, name: str, sources: dict, options, pool=None) -> dict:
     result["cell_errors"] = [{"cell": index, "grade_id": grade_id(cell), "error": clean_error(record["error"])[:300]}
                              for index, (cell, record) in enumerate(zip(restored.cells, run["cells"]))
                              if record["error"] and not is_test(cell)]
+    if source.leaderboard is not None:
+        result["leaderboard"] = leaderboard.entry(source.leaderboard, restored, run, scored)
     return result
 
 
@@ -330,6 +334,9 @@ def main(argv=None) -> int:
             atomic_write_text(_cache_path(out_dir, paths[index]),
                               json.dumps({"key": keys[index], "path": os.path.abspath(paths[index]), "result": result}))
     write_report(out_dir, final, sandbox=sandbox)
+    boards = {name: source.leaderboard for name, source in sources.items() if source.leaderboard is not None}
+    if leaderboard.write_leaderboard(out_dir, final, boards) and not options.quiet:
+        print(f"wrote {out_dir / 'leaderboard.csv'}")
     if not options.quiet and class_summary(final):
         print(class_summary(final))
     print(f"graded {len(todo)} and kept {skipped} submission(s) in {time.perf_counter() - start:.1f} s "
