@@ -13,9 +13,7 @@ from adaprune_edu.quiz import load_deck
 from adaprune_edu.quiz.render import interview_markdown
 
 ROOT = Path(__file__).resolve().parents[1] / "notebooks"
-CONVERTED = ("10", "12", "13")  # later notebooks whose boxes render the deck
-NOTEBOOKS = sorted(p for p in ROOT.glob("[0-9][0-9]_*.ipynb") if p.name[:2] != "00"
-                   and (p.name[0] == "0" or p.name[:2] in CONVERTED))
+NOTEBOOKS = sorted(p for p in ROOT.glob("[0-9][0-9]_*.ipynb") if p.name[:2] != "00")
 HAND_WRITTEN_MARK = "**In 60 seconds.**"
 
 
