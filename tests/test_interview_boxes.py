@@ -13,7 +13,7 @@ from adaprune_edu.quiz import load_deck
 from adaprune_edu.quiz.render import interview_markdown
 
 ROOT = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = sorted(p for p in ROOT.glob("0[0-9]_*.ipynb") if p.name[:2] != "00")
+NOTEBOOKS = sorted(p for p in ROOT.glob("[0-9][0-9]_*.ipynb") if p.name[:2] != "00")
 HAND_WRITTEN_MARK = "**In 60 seconds.**"
 
 
