@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from adaprune_edu.costs import macs_per_sample
+from adaprune_edu.costs import macs_per_sample, measure_latency
 from adaprune_edu.data import load_dataset
 from adaprune_edu.nn import cnn
 from adaprune_edu.nn.fold import fold_batchnorm
@@ -67,13 +67,8 @@ def numpy_runner(model):
 
 
 def median_ms(fn, X, repeats: int) -> float:
-    fn(X)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(X)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    """Median milliseconds of ``fn(X)`` after one warm-up call (``costs.measure_latency``)."""
+    return 1000 * measure_latency(fn, X, repeats=repeats, warmup=1)
 
 
 def speedups(dense, small, X, rounds: int, repeats: int) -> dict:

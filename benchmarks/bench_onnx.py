@@ -18,12 +18,11 @@ Run: ``python benchmarks/bench_onnx.py`` (needs the optional extra: ``pip instal
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from adaprune_edu.costs import macs_per_sample
+from adaprune_edu.costs import macs_per_sample, measure_latency
 from adaprune_edu.data import load_dataset
 from adaprune_edu.deploy import onnxruntime_predict, onnxruntime_session
 from adaprune_edu.nn import Conv2D, Dense, cnn
@@ -55,13 +54,8 @@ def halve_channels(model):
 
 
 def median_ms(fn, X, repeats) -> float:
-    """Median milliseconds of ``fn(X)``."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(X)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    """Median milliseconds of ``fn(X)`` (``costs.measure_latency``, no warm-up: the rounds interleave)."""
+    return 1000 * measure_latency(fn, X, repeats=repeats, warmup=0)
 
 
 def main(argv=None) -> int:
