@@ -24,3 +24,14 @@ def tiny_batch():
 def small_model():
     """A float64 [5, 4, 3, 3] network for exact checks."""
     return MLP([5, 4, 3, 3], seed=1, dtype="float64")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op torch thread for a torch cross-check: the machine is shared, and the sums are then in a fixed
+    order. Torch test modules use it with ``pytest.mark.usefixtures("one_torch_thread")``."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

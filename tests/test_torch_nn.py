@@ -14,18 +14,10 @@ from adaprune_edu.nn import MLP, Adam, Momentum
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("one_torch_thread")]
 
 TORCH_ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the machine is shared, and the sums are then in a fixed order."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def torch_parameters(model):
